@@ -1,0 +1,63 @@
+# A thin veneer over commands you could type yourself; no logic hides here.
+# make run       set up, generate demo data, load, dbt build, serve the API
+# make pipeline  load + dbt build only (DATA=..., DBT_TARGET=duckdb|postgres, COUNTRIES=Peru,China)
+# make test      dbt build on DuckDB and PostgreSQL, then pytest
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DBT_TARGET ?= duckdb
+DATA ?= build/demo/vouchers.parquet
+DEMO_ROWS ?= 200000
+COUNTRIES ?= Peru
+PORT ?= 5000
+
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_TARGET
+DBT := $(BIN)/dbt --no-version-check
+COMMA := ,
+DBT_VARS := '{"countries": ["$(subst $(COMMA),"$(COMMA) ",$(COUNTRIES))"]}'
+
+.PHONY: setup run pipeline demo-data load build serve test lint postgres clean
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/activate
+
+build/demo/vouchers.parquet: | setup
+	$(BIN)/python -m loader generate --rows $(DEMO_ROWS) --seed 42 --out $@
+
+demo-data: build/demo/vouchers.parquet
+
+load: setup $(if $(filter build/demo/vouchers.parquet,$(DATA)),demo-data)
+	$(BIN)/python -m loader load $(DATA)
+
+build: setup
+	$(DBT) seed --full-refresh
+	$(DBT) build --vars $(DBT_VARS)
+
+pipeline: load build
+
+serve: setup
+	$(BIN)/gunicorn --config api/gunicorn.conf.py api.wsgi:app
+
+run: pipeline serve
+
+postgres:
+	$(BIN)/python -m loader ensure-postgres
+
+test: setup
+	bash .ci/test
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf build target logs warehouse

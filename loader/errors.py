@@ -1,0 +1,19 @@
+"""Exceptions the command line turns into one-line messages instead of tracebacks."""
+
+
+class LoaderError(Exception):
+    """Base class: a problem the user can fix, described in one line."""
+
+    exit_code = 1
+
+
+class SourceError(LoaderError):
+    """The input file is missing, unreadable, not Parquet or has the wrong shape."""
+
+    exit_code = 1
+
+
+class WarehouseError(LoaderError):
+    """The warehouse is unreachable or refused a statement."""
+
+    exit_code = 3

@@ -1,0 +1,100 @@
+{#
+    Parse ISO 8601 text into a UTC timestamp, or null when the text is not a
+    real instant. Written once in portable SQL (substring, case, casts of
+    digits already validated) so DuckDB, PostgreSQL and Spark accept and
+    reject exactly the same values: no warehouse-specific try_cast leniency.
+
+    Accepted: YYYY-MM-DD, optionally followed by 'T' or a space, HH:MM,
+    optional :SS, optional fraction, optional offset (Z, +HH, +HHMM, +HH:MM).
+    Naive values are UTC. The calendar is checked (2018-02-30 is rejected).
+    Pass an expression that is already trimmed.
+#}
+
+{% macro iso_timestamp_pattern() -%}
+    ^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$
+{%- endmacro %}
+
+
+{% macro days_in_month(year, month) -%}
+    case
+        when {{ month }} in (4, 6, 9, 11) then 30
+        when {{ month }} = 2 then
+            case
+                when ({{ year }} % 4 = 0 and {{ year }} % 100 <> 0)
+                    or {{ year }} % 400 = 0
+                    then 29
+                else 28
+            end
+        else 31
+    end
+{%- endmacro %}
+
+
+{% macro is_iso_timestamp(text) -%}
+    {#- Nested CASE, not AND: PostgreSQL may evaluate AND operands in any
+        order, and the casts below are only safe once the shape is known. -#}
+    {%- set year = 'cast(substring(' ~ text ~ ', 1, 4) as integer)' -%}
+    {%- set month = 'cast(substring(' ~ text ~ ', 6, 2) as integer)' -%}
+    {%- set day = 'cast(substring(' ~ text ~ ', 9, 2) as integer)' -%}
+    case
+        when not {{ regexp_matches(text, iso_timestamp_pattern()) }} then false
+        when {{ month }} not between 1 and 12 then false
+        when {{ day }} not between 1 and {{ days_in_month(year, month) }}
+            then false
+        when length({{ text }}) = 10 then true
+        when cast(substring({{ text }}, 12, 2) as integer) > 23 then false
+        when cast(substring({{ text }}, 15, 2) as integer) > 59 then false
+        when substring({{ text }}, 17, 1) = ':'
+            then cast(substring({{ text }}, 18, 2) as integer) <= 59
+        else true
+    end
+{%- endmacro %}
+
+
+{% macro iso_offset_minutes(text) -%}
+    {%- set offset = regexp_capture(
+        text, '^.{16}[0-9:.]*(Z|[+-][0-9]{2}:?[0-9]{2}|[+-][0-9]{2})$'
+    ) -%}
+    coalesce(
+        case
+            when {{ offset }} = 'Z' then 0
+            else
+                (case when substring({{ offset }}, 1, 1) = '-' then -1 else 1 end)
+                * (
+                    cast(substring({{ offset }}, 2, 2) as integer) * 60
+                    + case
+                        when length({{ offset }}) > 3
+                            then cast(
+                                substring({{ offset }}, length({{ offset }}) - 1, 2)
+                                as integer
+                            )
+                        else 0
+                    end
+                )
+        end,
+        0
+    )
+{%- endmacro %}
+
+
+{% macro parse_iso_timestamp(text) -%}
+    {%- set local_text = dbt.concat([
+        'substring(' ~ text ~ ', 1, 10)',
+        "' '",
+        'case when length(' ~ text ~ ') >= 16 then substring(' ~ text
+            ~ ", 12, 5) else '00:00' end",
+        "':'",
+        'case when substring(' ~ text ~ ", 17, 1) = ':' then substring("
+            ~ text ~ ", 18, 2) else '00' end",
+        "coalesce('.' || " ~ regexp_capture(text, '^.{19}[.]([0-9]{1,6})')
+            ~ ", '')",
+    ]) -%}
+    case
+        when {{ is_iso_timestamp(text) }} then
+            {{ dbt.dateadd(
+                'minute',
+                '-1 * ' ~ iso_offset_minutes(text),
+                'cast(' ~ local_text ~ ' as ' ~ dbt.type_timestamp() ~ ')'
+            ) }}
+    end
+{%- endmacro %}

@@ -1,0 +1,107 @@
+{#- Applies the cleaning rules in order; the first rule a row fails is its
+    rejection_reason. Rows of countries outside var('countries') are out of
+    scope. Also derives days_since_last_order at the time of the voucher. -#}
+
+with
+
+vouchers as (
+
+    select * from {{ ref('stg_raw__vouchers') }}
+
+),
+
+countries as (
+
+    {{ countries_in_scope() }}
+
+),
+
+scoped as (
+
+    select
+        vouchers.*,
+        countries.country_code,
+        countries.country_code is not null as is_in_scope
+
+    from vouchers
+    left join countries
+        on vouchers.country_key = countries.country_key
+
+),
+
+measured as (
+
+    select
+        *,
+        -- Recency is counted when the voucher was given, in UTC calendar
+        -- days: not today's date, which would drift every day.
+        case
+            when given_at is not null and last_order_at is not null
+                then {{ dbt.datediff(
+                    'cast(last_order_at as date)',
+                    'cast(given_at as date)',
+                    'day'
+                ) }}
+        end as days_since_last_order
+
+    from scoped
+
+),
+
+validated as (
+
+    select
+        *,
+        case
+            when not is_in_scope then 'country_not_selected'
+            when total_orders_text is null then 'total_orders_missing'
+            when total_orders is null then 'total_orders_not_whole_number'
+            when voucher_amount_text is null then 'voucher_amount_missing'
+            when voucher_amount is null then 'voucher_amount_not_whole_number'
+            when given_at_text is not null and given_at is null
+                then 'given_at_unparseable'
+            when last_order_at_text is not null and last_order_at is null
+                then 'last_order_at_unparseable'
+            when first_order_at_text is not null and first_order_at is null
+                then 'first_order_at_unparseable'
+            when total_orders = 0
+                and (last_order_at is not null or first_order_at is not null)
+                then 'orders_dated_but_total_zero'
+            when last_order_at < first_order_at
+                then 'last_order_before_first_order'
+        end as rejection_reason
+
+    from measured
+
+),
+
+final as (
+
+    select
+        voucher_id,
+        load_id,
+        source_file,
+        country_name,
+        country_code,
+        is_in_scope,
+        rejection_reason is null as is_kept,
+        rejection_reason,
+        given_at_text,
+        given_at,
+        last_order_at_text,
+        last_order_at,
+        first_order_at_text,
+        first_order_at,
+        total_orders_text,
+        total_orders,
+        voucher_amount_text,
+        voucher_amount,
+        days_since_last_order,
+        coalesce(days_since_last_order < 0, false)
+            as is_given_before_last_order
+
+    from validated
+
+)
+
+select * from final

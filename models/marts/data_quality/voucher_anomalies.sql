@@ -1,0 +1,28 @@
+{#- Kept rows that look wrong without breaking a cleaning rule. A voucher
+    dated before the customer's last order (the file has timestamps shifted
+    into 2015) keeps its frequency segment but gets no recency variant. -#}
+
+with
+
+vouchers as (
+
+    select * from {{ ref('int_vouchers_validated') }}
+    where is_kept and is_given_before_last_order
+
+),
+
+final as (
+
+    select
+        voucher_id,
+        country_code,
+        'given_before_last_order' as anomaly,
+        given_at,
+        last_order_at,
+        days_since_last_order
+
+    from vouchers
+
+)
+
+select * from final

@@ -1,0 +1,80 @@
+with
+
+countries as (
+
+    {{ countries_in_scope() }}
+
+),
+
+segment_definitions as (
+
+    select * from {{ ref('segment_definitions') }}
+
+),
+
+amount_counts as (
+
+    select * from {{ ref('int_voucher_amounts_counted') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ most_used_rank(['country_code', 'segment_name', 'segment_variant']) }}
+            as amount_rank,
+        sum(voucher_count) over (
+            partition by country_code, segment_name, segment_variant
+        ) as segment_voucher_count
+
+    from amount_counts
+
+),
+
+most_used as (
+
+    select * from ranked
+    where amount_rank = 1
+
+),
+
+-- Every variant of the seed for every country in scope, so a variant with
+-- no history is an explicit row (amount null, counts 0), not a missing one.
+segment_grid as (
+
+    select
+        countries.country_code,
+        segment_definitions.segment_name,
+        segment_definitions.segment_variant
+
+    from countries
+    cross join segment_definitions
+
+),
+
+final as (
+
+    select
+        segment_grid.country_code,
+        segment_grid.segment_name,
+        segment_grid.segment_variant,
+        cast(most_used.voucher_amount as {{ dbt.type_int() }})
+            as voucher_amount,
+        cast(coalesce(most_used.voucher_count, 0) as {{ dbt.type_bigint() }})
+            as voucher_amount_count,
+        cast(
+            coalesce(most_used.segment_voucher_count, 0)
+            as {{ dbt.type_bigint() }}
+        ) as segment_voucher_count,
+        {{ build_timestamp() }} as built_at
+
+    from segment_grid
+    left join most_used
+        on segment_grid.country_code = most_used.country_code
+        and segment_grid.segment_name = most_used.segment_name
+        and segment_grid.segment_variant = most_used.segment_variant
+
+)
+
+select * from final
