@@ -1,8 +1,9 @@
 {#
     Parse ISO 8601 text into a UTC timestamp, or null when the text is not a
-    real instant. Written once in portable SQL (substring, case, casts of
-    digits already validated) so DuckDB, PostgreSQL and Spark accept and
-    reject exactly the same values: no warehouse-specific try_cast leniency.
+    real instant. Written once in portable SQL (one regular expression for the
+    shape, then substring arithmetic and casts of digits already validated) so
+    DuckDB, PostgreSQL and Spark accept and reject exactly the same values,
+    with none of a warehouse's own try_cast leniency.
 
     Accepted: YYYY-MM-DD, optionally followed by 'T' or a space, HH:MM,
     optional :SS, optional fraction, optional offset (Z, +HH, +HHMM, +HH:MM).
@@ -51,49 +52,65 @@
 {%- endmacro %}
 
 
-{% macro iso_offset_minutes(text) -%}
-    {%- set offset = regexp_capture(
-        text, '^.{16}[0-9:.]*(Z|[+-][0-9]{2}:?[0-9]{2}|[+-][0-9]{2})$'
-    ) -%}
-    coalesce(
-        case
-            when {{ offset }} = 'Z' then 0
-            else
-                (case when substring({{ offset }}, 1, 1) = '-' then -1 else 1 end)
-                * (
-                    cast(substring({{ offset }}, 2, 2) as integer) * 60
-                    + case
-                        when length({{ offset }}) > 3
-                            then cast(
-                                substring({{ offset }}, length({{ offset }}) - 1, 2)
-                                as integer
-                            )
-                        else 0
-                    end
-                )
-        end,
-        0
-    )
+{% macro iso_offset_length(text) -%}
+    {#- Characters taken by the offset at the end of a text of valid shape.
+        A sign after position 16 (past YYYY-MM-DD HH:MM) can only start an
+        offset, so plain substring checks suffice. -#}
+    {%- set length = 'length(' ~ text ~ ')' -%}
+    case
+        when substring({{ text }}, {{ length }}, 1) = 'Z' then 1
+        when {{ length }} - 5 > 16
+            and substring({{ text }}, {{ length }} - 5, 1) in ('+', '-')
+            then 6
+        when {{ length }} - 4 > 16
+            and substring({{ text }}, {{ length }} - 4, 1) in ('+', '-')
+            then 5
+        when {{ length }} - 2 > 16
+            and substring({{ text }}, {{ length }} - 2, 1) in ('+', '-')
+            then 3
+        else 0
+    end
+{%- endmacro %}
+
+
+{% macro iso_offset_minutes(text, offset_length) -%}
+    {%- set sign_at = 'length(' ~ text ~ ') - ' ~ offset_length ~ ' + 1' -%}
+    case
+        when {{ offset_length }} <= 1 then 0
+        else
+            (case when substring({{ text }}, {{ sign_at }}, 1) = '-' then -1 else 1 end)
+            * (
+                cast(substring({{ text }}, {{ sign_at }} + 1, 2) as integer) * 60
+                + case
+                    when {{ offset_length }} > 3
+                        then cast(
+                            substring({{ text }}, length({{ text }}) - 1, 2)
+                            as integer
+                        )
+                    else 0
+                end
+            )
+    end
 {%- endmacro %}
 
 
 {% macro parse_iso_timestamp(text) -%}
+    {%- set offset_length = '(' ~ iso_offset_length(text) ~ ')' -%}
+    {#- The local part without its offset, at most microseconds. -#}
+    {%- set local_length = 'length(' ~ text ~ ') - ' ~ offset_length -%}
     {%- set local_text = dbt.concat([
         'substring(' ~ text ~ ', 1, 10)',
         "' '",
-        'case when length(' ~ text ~ ') >= 16 then substring(' ~ text
-            ~ ", 12, 5) else '00:00' end",
-        "':'",
-        'case when substring(' ~ text ~ ", 17, 1) = ':' then substring("
-            ~ text ~ ", 18, 2) else '00' end",
-        "coalesce('.' || " ~ regexp_capture(text, '^.{19}[.]([0-9]{1,6})')
-            ~ ", '')",
+        'case when ' ~ local_length ~ ' >= 16 then substring(' ~ text
+            ~ ', 12, least(' ~ local_length ~ ' - 11, 15))'
+            ~ " else '00:00' end",
+        'case when ' ~ local_length ~ " in (10, 16) then ':00' else '' end",
     ]) -%}
     case
         when {{ is_iso_timestamp(text) }} then
             {{ dbt.dateadd(
                 'minute',
-                '-1 * ' ~ iso_offset_minutes(text),
+                '-1 * (' ~ iso_offset_minutes(text, offset_length) ~ ')',
                 'cast(' ~ local_text ~ ' as ' ~ dbt.type_timestamp() ~ ')'
             ) }}
     end

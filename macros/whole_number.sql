@@ -1,7 +1,8 @@
 {#
-    Text that spells a non-negative whole number, such as '4', '4.0' or ' 15 ',
+    Text that spells a non-negative whole number, such as '4', '4.0' or '15',
     parsed to an integer; anything else ('', '2.5', '-3.0', 'abc') is null.
-    Nine digits at most, so the cast can never overflow an integer.
+    Nine digits at most, so the cast can never overflow an integer. Pass an
+    expression that is already trimmed.
 #}
 
 {% macro whole_number_pattern() -%}
@@ -11,6 +12,6 @@
 {% macro parse_whole_number(text) -%}
     case
         when {{ regexp_matches(text, whole_number_pattern()) }}
-            then cast({{ regexp_capture(text, '^([0-9]+)') }} as integer)
+            then cast(cast({{ text }} as decimal(12, 1)) as integer)
     end
 {%- endmacro %}
