@@ -1,0 +1,113 @@
+"""create_app(config): the WSGI app; create_asgi_app(config): the same, for ASGI.
+
+Dependencies (config, the snapshot store over the mart source) are built once
+here and handed to the resources. Tests inject a store over an in-memory source.
+"""
+
+from __future__ import annotations
+
+import falcon
+import falcon.asgi
+import falcon.media
+
+from api.config import ApiConfig
+from api.middleware import RequestLog, RequireApiKey
+from api.openapi import build_openapi
+from api.problems import (
+    PROBLEM_JSON,
+    SnapshotUnavailableProblem,
+    UnknownCountryProblem,
+    handle_unexpected,
+    handle_unexpected_async,
+    serialize_problem,
+)
+from api.resources.health import HealthResource, ReadyResource
+from api.resources.openapi import OpenApiResource
+from api.resources.segments import SegmentsResource
+from api.resources.vouchers import VoucherValueResource
+from api.sources import source_for
+from api.store import SnapshotStore, SnapshotUnavailable
+from api.vouchers import UnknownCountry
+
+
+def create_app(
+    config: ApiConfig | None = None, *, store: SnapshotStore | None = None
+) -> falcon.App:
+    """The WSGI app. Without a store, one is made from the config and started."""
+    config = config or ApiConfig.from_env()
+    app = falcon.App(middleware=_middleware(config))
+    _configure(app, config, store or _started_store(config), asgi=False)
+    return app
+
+
+def create_asgi_app(
+    config: ApiConfig | None = None, *, store: SnapshotStore | None = None
+) -> falcon.asgi.App:
+    """The ASGI app: same resources, middleware and errors as create_app."""
+    config = config or ApiConfig.from_env()
+    app = falcon.asgi.App(middleware=_middleware(config))
+    _configure(app, config, store or _started_store(config), asgi=True)
+    return app
+
+
+def _started_store(config: ApiConfig) -> SnapshotStore:
+    store = SnapshotStore(
+        source_for(config),
+        refresh_seconds=config.refresh_seconds,
+        stale_after_seconds=config.stale_after_seconds,
+    )
+    store.start()
+    return store
+
+
+def _middleware(config: ApiConfig) -> list:
+    return [RequestLog(), RequireApiKey(config.api_key)]
+
+
+def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> None:
+    suffix = "async" if asgi else None
+    routes = {
+        "/api/vouchervalue": VoucherValueResource(store, config.max_body_bytes),
+        "/api/segments": SegmentsResource(store),
+        "/health": HealthResource(),
+        "/ready": ReadyResource(store),
+        "/openapi.json": OpenApiResource(
+            build_openapi(
+                api_key_required=config.api_key is not None,
+                max_body_bytes=config.max_body_bytes,
+            )
+        ),
+    }
+    for path, resource in routes.items():
+        app.add_route(path, resource, suffix=suffix)
+
+    # Problems are JSON documents; let resp.media render them.
+    app.resp_options.media_handlers[PROBLEM_JSON] = falcon.media.JSONHandler()
+    app.set_error_serializer(serialize_problem)
+
+    # Domain exceptions become problems in one place. Handlers are looked up by
+    # the exception's MRO, so Exception only catches what nothing else does.
+    if asgi:
+        app.add_error_handler(Exception, handle_unexpected_async)
+        app.add_error_handler(UnknownCountry, _unknown_country_async)
+        app.add_error_handler(SnapshotUnavailable, _unavailable_async)
+    else:
+        app.add_error_handler(Exception, handle_unexpected)
+        app.add_error_handler(UnknownCountry, _unknown_country)
+        app.add_error_handler(SnapshotUnavailable, _unavailable)
+
+
+def _unknown_country(req, resp, error: UnknownCountry, params) -> None:
+    raise UnknownCountryProblem(country=error.country, covered=error.covered)
+
+
+def _unavailable(req, resp, error: SnapshotUnavailable, params) -> None:
+    raise SnapshotUnavailableProblem(reason=str(error))
+
+
+async def _unknown_country_async(req, resp, error, params, ws=None) -> None:
+    _unknown_country(req, resp, error, params)
+
+
+async def _unavailable_async(req, resp, error, params, ws=None) -> None:
+    _unavailable(req, resp, error, params)

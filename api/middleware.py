@@ -1,0 +1,94 @@
+"""Request ids, the JSON access log and the optional API key.
+
+Each middleware has a sync and an *_async flavour of every method so that the
+same instance serves the WSGI and the ASGI app (Falcon picks the *_async ones).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+import uuid
+
+import falcon
+
+from api.problems import Unauthorized
+
+access_log = logging.getLogger("api.access")
+
+# A caller's X-Request-ID is kept only if it is short and harmless in a log line.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}", re.ASCII)
+
+
+class RequestLog:
+    """Give every request an id (X-Request-ID honoured or made), log one line."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+        offered = req.get_header("X-Request-ID")
+        if offered and _SAFE_REQUEST_ID.fullmatch(offered):
+            req.context.request_id = offered
+        else:
+            req.context.request_id = uuid.uuid4().hex
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool
+    ) -> None:
+        request_id = getattr(req.context, "request_id", None) or uuid.uuid4().hex
+        resp.set_header("X-Request-ID", request_id)
+        started = getattr(req.context, "started", None)
+        elapsed_ms = 0.0 if started is None else (time.perf_counter() - started) * 1000
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": req.method,
+                "path": req.path,
+                "status": resp.status_code,
+                "duration_ms": round(elapsed_ms, 3),
+                "remote_addr": req.remote_addr,
+            },
+        )
+
+    async def process_request_async(
+        self, req: falcon.Request, resp: falcon.Response
+    ) -> None:
+        self.process_request(req, resp)
+
+    async def process_response_async(
+        self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool
+    ) -> None:
+        self.process_response(req, resp, resource, req_succeeded)
+
+
+class RequireApiKey:
+    """When a key is configured, resources marked requires_api_key need it.
+
+    The key is compared with hmac.compare_digest so the time taken does not
+    reveal how much of a guess was right.
+    """
+
+    def __init__(self, api_key: str | None) -> None:
+        self._expected = api_key.encode() if api_key else None
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource, params: dict
+    ) -> None:
+        if self._expected is None or not getattr(resource, "requires_api_key", False):
+            return
+        header = req.get_header("Authorization")
+        if not header:
+            raise Unauthorized(detail="Send the header 'Authorization: Bearer <key>'.")
+        scheme, _, token = header.partition(" ")
+        offered = token.strip().encode("utf-8", "surrogateescape")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            offered, self._expected
+        ):
+            raise Unauthorized(detail="The bearer token is not the API key.")
+
+    async def process_resource_async(
+        self, req: falcon.Request, resp: falcon.Response, resource, params: dict
+    ) -> None:
+        self.process_resource(req, resp, resource, params)

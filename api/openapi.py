@@ -1,0 +1,472 @@
+"""The OpenAPI 3.1 document: every route, request, response and error.
+
+Built once per app from its config, so it tells the truth about this deployment
+(e.g. whether an API key is needed). Shapes here mirror validation.py,
+vouchers.py, snapshot.catalogue() and problems.py; tests hold them together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.timestamps import TIMESTAMP_PATTERN
+
+# The seed decides the segments at run time; these are the ones it defines today.
+SEGMENT_NAMES = ["frequent_segment", "recency_segment"]
+
+_REQUEST_ID = {
+    "description": "The request id: the caller's X-Request-ID if it was safe, "
+    "else a new one.",
+    "schema": {"type": "string"},
+}
+_HEADERS = {"X-Request-ID": _REQUEST_ID}
+_NULLABLE_TIMESTAMP = {
+    "type": ["string", "null"],
+    "pattern": TIMESTAMP_PATTERN,
+    "description": "ISO 8601 date or date-time, 'T' or space, optional fraction "
+    "and offset ('Z', '+05:30'); naive values are UTC. null = absent.",
+}
+
+
+def _problem_response(description: str, schema: str = "Problem") -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": _HEADERS,
+        "content": {
+            "application/problem+json": {
+                "schema": {"$ref": f"#/components/schemas/{schema}"}
+            }
+        },
+    }
+
+
+def _json_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": _HEADERS,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+        },
+    }
+
+
+def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, Any]:
+    """The document served at /openapi.json."""
+    protected: dict[str, Any] = {}
+    auth_responses: dict[str, Any] = {}
+    if api_key_required:
+        protected = {"security": [{"apiKey": []}]}
+        auth_responses = {
+            "401": _problem_response("Missing or wrong 'Authorization: Bearer' key.")
+        }
+    unavailable = _problem_response(
+        "No snapshot of the mart could ever be read (warehouse unreachable)."
+    )
+
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Voucher selection API",
+            "version": "1.0.0",
+            "description": (
+                "Looks up the most used reactivation voucher amount for a "
+                "customer's segment, from the dbt marts. Every error is RFC 9457 "
+                "application/problem+json."
+            ),
+        },
+        "paths": {
+            "/api/vouchervalue": {
+                "post": {
+                    "operationId": "voucherValue",
+                    "summary": "Voucher amount for one customer",
+                    "description": (
+                        "The variant comes from the seed's bounds on total_orders "
+                        "(frequent_segment) or on days since last_order_ts "
+                        "(recency_segment, UTC dates, reference = as_of or now). "
+                        "The answer is the mart amount of country x segment x "
+                        "variant ('segment'), else the country-wide mode "
+                        "('country_fallback'). Also 422: total_orders = 0 with an "
+                        "order timestamp, last_order_ts before first_order_ts, or "
+                        "an order timestamp after the reference time. "
+                        f"Bodies over {max_body_bytes} bytes are refused with 413."
+                    ),
+                    **protected,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "$ref": "#/components/schemas/VoucherRequest"
+                                },
+                                "examples": _REQUEST_EXAMPLES,
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json_response("The voucher amount.", "VoucherAnswer"),
+                        "400": _problem_response("Malformed JSON, or not an object."),
+                        **auth_responses,
+                        "404": _problem_response(
+                            "The mart does not cover the country.", "UnknownCountry"
+                        ),
+                        "413": _problem_response("Body too large."),
+                        "415": _problem_response("Body not declared as JSON."),
+                        "422": _problem_response(
+                            "Fields missing, malformed or inconsistent.",
+                            "InvalidFields",
+                        ),
+                        "503": unavailable,
+                    },
+                }
+            },
+            "/api/segments": {
+                "get": {
+                    "operationId": "segments",
+                    "summary": "Segment definitions and per-country amounts",
+                    **protected,
+                    "responses": {
+                        "200": _json_response(
+                            "Definitions, amounts, counts and distributions.",
+                            "Catalogue",
+                        ),
+                        **auth_responses,
+                        "503": unavailable,
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "The process is alive",
+                    "responses": {"200": _json_response("Alive.", "Health")},
+                }
+            },
+            "/ready": {
+                "get": {
+                    "operationId": "ready",
+                    "summary": "A snapshot of the mart is being served",
+                    "responses": {
+                        "200": _json_response(
+                            "Serving; status 'stale' if the warehouse could not be "
+                            "checked lately (the last good snapshot still serves).",
+                            "Ready",
+                        ),
+                        "503": _problem_response("No snapshot to serve.", "NotReady"),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 document.",
+                            "headers": _HEADERS,
+                            "content": {
+                                "application/json": {"schema": {"type": "object"}}
+                            },
+                        }
+                    },
+                }
+            },
+        },
+        "components": {"schemas": _SCHEMAS},
+    }
+    if api_key_required:
+        document["components"]["securitySchemes"] = {
+            "apiKey": {"type": "http", "scheme": "bearer"}
+        }
+    return document
+
+
+_REQUEST_EXAMPLES = {
+    "recency": {
+        "value": {
+            "customer_id": 123,
+            "country_code": "Peru",
+            "last_order_ts": "2018-05-03 00:00:00",
+            "first_order_ts": "2017-05-03 00:00:00",
+            "total_orders": 15,
+            "segment_name": "recency_segment",
+        }
+    },
+    "frequent_with_offsets": {
+        "value": {
+            "customer_id": "c-42",
+            "country_code": " peru ",
+            "last_order_ts": "2020-03-22 00:00:00+00:00",
+            "first_order_ts": "2014-04-17T05:30:00.000+05:30",
+            "total_orders": 15,
+            "segment_name": "frequent_segment",
+        }
+    },
+}
+
+_COUNT = {"type": "integer", "minimum": 0}
+_UTC = {"type": "string", "format": "date-time"}
+_PROBLEM_PROPERTIES = {
+    "type": {"type": "string"},
+    "title": {"type": "string"},
+    "status": {"type": "integer"},
+    "detail": {"type": "string"},
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "VoucherRequest": {
+        "type": "object",
+        "required": ["country_code", "segment_name"],
+        "properties": {
+            "customer_id": {
+                "type": ["string", "integer", "null"],
+                "description": "Echoed back.",
+            },
+            "country_code": {
+                "type": "string",
+                "pattern": "\\S",
+                "description": "Trimmed, compared case-insensitively.",
+            },
+            "segment_name": {"type": "string", "enum": SEGMENT_NAMES},
+            "total_orders": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "Required for frequent_segment. 15.0 counts as 15.",
+            },
+            "last_order_ts": {
+                **_NULLABLE_TIMESTAMP,
+                "description": "Required for recency_segment. "
+                + _NULLABLE_TIMESTAMP["description"],
+            },
+            "first_order_ts": _NULLABLE_TIMESTAMP,
+            "as_of": {
+                **_NULLABLE_TIMESTAMP,
+                "description": "Reference time for days since the last order "
+                "(default: now). " + _NULLABLE_TIMESTAMP["description"],
+            },
+        },
+        "allOf": [
+            {
+                "if": {
+                    "properties": {"segment_name": {"const": "frequent_segment"}},
+                    "required": ["segment_name"],
+                },
+                "then": {
+                    "required": ["total_orders"],
+                    "properties": {"total_orders": {"type": "integer"}},
+                },
+            },
+            {
+                "if": {
+                    "properties": {"segment_name": {"const": "recency_segment"}},
+                    "required": ["segment_name"],
+                },
+                "then": {
+                    "required": ["last_order_ts"],
+                    "properties": {"last_order_ts": {"type": "string"}},
+                },
+            },
+        ],
+        "additionalProperties": True,
+    },
+    "VoucherAnswer": {
+        "type": "object",
+        "required": [
+            "customer_id",
+            "country_code",
+            "segment_name",
+            "segment_variant",
+            "voucher_amount",
+            "source",
+            "total_orders",
+            "days_since_last_order",
+            "as_of",
+            "built_at",
+        ],
+        "properties": {
+            "customer_id": {"type": ["string", "integer", "null"]},
+            "country_code": {"type": "string", "description": "The mart's spelling."},
+            "segment_name": {"type": "string", "enum": SEGMENT_NAMES},
+            "segment_variant": {
+                "type": ["string", "null"],
+                "description": "null when no variant's bounds hold the customer.",
+            },
+            "voucher_amount": {"type": "integer"},
+            "source": {"type": "string", "enum": ["segment", "country_fallback"]},
+            "total_orders": {"type": ["integer", "null"], "minimum": 0},
+            "days_since_last_order": {"type": ["integer", "null"], "minimum": 0},
+            "as_of": {**_UTC, "description": "The reference time used, UTC."},
+            "built_at": {**_UTC, "description": "When the mart was built, UTC."},
+        },
+        "additionalProperties": False,
+    },
+    "Catalogue": {
+        "type": "object",
+        "required": ["built_at", "segments", "countries"],
+        "properties": {
+            "built_at": _UTC,
+            "segments": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["segment_name", "measure", "variants"],
+                    "properties": {
+                        "segment_name": {"type": "string"},
+                        "measure": {"type": "string"},
+                        "variants": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": [
+                                    "segment_variant",
+                                    "lower_bound",
+                                    "upper_bound",
+                                ],
+                                "properties": {
+                                    "segment_variant": {"type": "string"},
+                                    "lower_bound": {"type": "integer"},
+                                    "upper_bound": {
+                                        "type": ["integer", "null"],
+                                        "description": "Inclusive; null = unbounded.",
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            "countries": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/CountryCatalogue"},
+            },
+        },
+    },
+    "CountryCatalogue": {
+        "type": "object",
+        "required": ["country_code", "fallback", "segments"],
+        "properties": {
+            "country_code": {"type": "string"},
+            "fallback": {
+                "type": "object",
+                "required": [
+                    "voucher_amount",
+                    "voucher_amount_count",
+                    "country_voucher_count",
+                ],
+                "properties": {
+                    "voucher_amount": {"type": "integer"},
+                    "voucher_amount_count": _COUNT,
+                    "country_voucher_count": _COUNT,
+                },
+            },
+            "segments": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["segment_name", "variants"],
+                    "properties": {
+                        "segment_name": {"type": "string"},
+                        "variants": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/VariantAmounts"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "VariantAmounts": {
+        "type": "object",
+        "required": [
+            "segment_variant",
+            "voucher_amount",
+            "voucher_amount_count",
+            "segment_voucher_count",
+            "distribution",
+        ],
+        "properties": {
+            "segment_variant": {"type": "string"},
+            "voucher_amount": {
+                "type": ["integer", "null"],
+                "description": "null: no history (lookups fall back to the country).",
+            },
+            "voucher_amount_count": _COUNT,
+            "segment_voucher_count": _COUNT,
+            "distribution": {
+                "type": "array",
+                "description": "How often each amount was used, by amount.",
+                "items": {
+                    "type": "object",
+                    "required": ["voucher_amount", "voucher_count"],
+                    "properties": {
+                        "voucher_amount": {"type": "integer"},
+                        "voucher_count": _COUNT,
+                    },
+                },
+            },
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"const": "ok"}},
+    },
+    "Ready": {
+        "type": "object",
+        "required": ["status", "stale", "reason", "source", "built_at", "countries"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "stale"]},
+            "stale": {"type": "boolean"},
+            "reason": {"type": ["string", "null"]},
+            "source": {"type": "string"},
+            "built_at": _UTC,
+            "loaded_at": _UTC,
+            "last_checked_at": {"type": ["string", "null"], "format": "date-time"},
+            "last_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+            "countries": {"type": "integer", "minimum": 1},
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details.",
+        "required": ["type", "title", "status"],
+        "properties": _PROBLEM_PROPERTIES,
+    },
+    "InvalidFields": {
+        "type": "object",
+        "required": ["type", "title", "status", "errors"],
+        "properties": {
+            **_PROBLEM_PROPERTIES,
+            "errors": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["field", "pointer", "detail"],
+                    "properties": {
+                        "field": {"type": "string"},
+                        "pointer": {"type": "string", "description": "JSON Pointer."},
+                        "detail": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "UnknownCountry": {
+        "type": "object",
+        "required": ["type", "title", "status", "country_code", "covered_countries"],
+        "properties": {
+            **_PROBLEM_PROPERTIES,
+            "country_code": {"type": "string"},
+            "covered_countries": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "NotReady": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail", "stale"],
+        "properties": {
+            **_PROBLEM_PROPERTIES,
+            "stale": {"type": "boolean"},
+            "countries": {"const": 0},
+        },
+    },
+}

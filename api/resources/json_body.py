@@ -1,0 +1,58 @@
+"""Reading a JSON object body safely: media type, size limit, strict JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import falcon
+
+from api.problems import BodyTooLarge, MalformedBody, NotJson
+
+
+def check_headers(req: falcon.Request, limit: int) -> None:
+    """415 unless the body is declared JSON; 413 if it announces too many bytes."""
+    media_type, _, params = (req.content_type or "").partition(";")
+    media_type = media_type.strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise NotJson(content_type=req.content_type)
+    charset = _charset(params)
+    if charset not in (None, "utf-8", "utf8"):
+        raise NotJson(content_type=req.content_type)
+    length = req.content_length  # a bad Content-Length is Falcon's 400
+    if length is not None and length > limit:
+        raise BodyTooLarge(limit_bytes=limit)
+
+
+def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
+    """The body as a JSON object, or the 400/413 problem that says why not."""
+    if len(raw) > limit:
+        raise BodyTooLarge(limit_bytes=limit)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedBody(detail=f"The body is not UTF-8 ({error.reason}).") from None
+    try:
+        body = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise MalformedBody(detail="The JSON is nested too deeply.") from None
+    except ValueError as error:
+        # JSONDecodeError, NaN/Infinity, and integers too long to convert.
+        raise MalformedBody(detail=f"The body is not valid JSON ({error}).") from None
+    if not isinstance(body, dict):
+        raise MalformedBody(detail="The body must be a JSON object.")
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _charset(params: str) -> str | None:
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None

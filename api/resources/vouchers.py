@@ -1,0 +1,35 @@
+"""POST /api/vouchervalue: the voucher amount for one customer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import falcon
+
+from api.resources.json_body import check_headers, decode_object
+from api.store import SnapshotStore
+from api.validation import parse_voucher_request
+from api.vouchers import choose_voucher
+
+
+class VoucherValueResource:
+    requires_api_key = True
+
+    def __init__(self, store: SnapshotStore, max_body_bytes: int) -> None:
+        self._store = store
+        self._limit = max_body_bytes
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        check_headers(req, self._limit)
+        # Read one byte past the limit to tell "at the limit" from "over it".
+        self._answer(req.bounded_stream.read(self._limit + 1), resp)
+
+    async def on_post_async(self, req, resp) -> None:
+        check_headers(req, self._limit)
+        self._answer(await req.stream.read(self._limit + 1), resp)
+
+    def _answer(self, raw: bytes, resp: falcon.Response) -> None:
+        body = decode_object(raw, self._limit)
+        snapshot = self._store.require()  # one snapshot for the whole request
+        request = parse_voucher_request(body, snapshot, now=datetime.now(UTC))
+        resp.media = choose_voucher(snapshot, request)

@@ -1,0 +1,310 @@
+"""An immutable, validated copy of the marts that every request reads from.
+
+A snapshot is built from the rows of the four mart tables in one go and checked
+for consistency (one build, variants known to the seed) before it is ever served,
+so a request sees either the whole previous build or the whole new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from api.timestamps import format_utc
+
+# The measures this service knows how to compute from a request. The seed says
+# which measure each segment uses and where its variants start and end.
+SUPPORTED_MEASURES = frozenset({"total_orders", "days_since_last_order"})
+
+
+class SnapshotInvalid(ValueError):
+    """The mart rows do not form one consistent, usable build (yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDefinition:
+    """One row of marts.segment_definitions: a variant and its inclusive bounds."""
+
+    segment_name: str
+    segment_variant: str
+    measure: str
+    lower_bound: int
+    upper_bound: int | None  # None = unbounded above
+
+    def contains(self, value: int) -> bool:
+        if value < self.lower_bound:
+            return False
+        return self.upper_bound is None or value <= self.upper_bound
+
+
+@dataclass(frozen=True, slots=True)
+class MartRows:
+    """The raw rows of the mart tables, columns in the order of the SELECTs.
+
+    segment_definitions: segment_name, segment_variant, measure, lower_bound,
+        upper_bound
+    segment_modes: country_code, segment_name, segment_variant, voucher_amount,
+        voucher_amount_count, segment_voucher_count, built_at
+    country_modes: country_code, voucher_amount, voucher_amount_count,
+        country_voucher_count, built_at
+    amount_counts: country_code, segment_name, segment_variant, voucher_amount,
+        voucher_count, built_at
+    """
+
+    segment_definitions: tuple[tuple[Any, ...], ...]
+    segment_modes: tuple[tuple[Any, ...], ...]
+    country_modes: tuple[tuple[Any, ...], ...]
+    amount_counts: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VariantMode:
+    """The most used amount of one country x segment x variant (None: no history)."""
+
+    voucher_amount: int | None
+    voucher_amount_count: int
+    segment_voucher_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountryMode:
+    """The country-wide most used amount, the fallback answer."""
+
+    voucher_amount: int
+    voucher_amount_count: int
+    country_voucher_count: int
+
+
+def country_key(country: str) -> str:
+    """How country names are compared: trimmed and case-insensitive."""
+    return country.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class MartSnapshot:
+    """One build of the marts, indexed for O(1) lookups. Never mutated."""
+
+    built_at: datetime
+    loaded_at: datetime
+    segments: Mapping[str, tuple[SegmentDefinition, ...]]
+    countries: Mapping[str, str]  # country_key -> canonical spelling
+    variant_modes: Mapping[tuple[str, str, str], VariantMode]
+    country_modes: Mapping[str, CountryMode]
+    distributions: Mapping[tuple[str, str, str], tuple[tuple[int, int], ...]]
+
+    @classmethod
+    def from_rows(cls, rows: MartRows, loaded_at: datetime) -> MartSnapshot:
+        """Index and check the rows; raise SnapshotInvalid if they are not usable."""
+        segments = _index_definitions(rows.segment_definitions)
+        built_at = _single_build(rows)
+        known_variants = {
+            (d.segment_name, d.segment_variant)
+            for defs in segments.values()
+            for d in defs
+        }
+
+        country_modes: dict[str, CountryMode] = {}
+        countries: dict[str, str] = {}
+        for country, amount, amount_count, voucher_count, _ in rows.country_modes:
+            if amount is None:
+                raise SnapshotInvalid(
+                    f"voucher_country_modes has no amount for {country}"
+                )
+            key = country_key(country)
+            if key in countries:
+                raise SnapshotInvalid(f"country {country!r} appears twice in the mart")
+            countries[key] = country
+            country_modes[country] = CountryMode(
+                int(amount), int(amount_count), int(voucher_count)
+            )
+
+        variant_modes: dict[tuple[str, str, str], VariantMode] = {}
+        for (
+            country,
+            segment,
+            variant,
+            amount,
+            amount_count,
+            total,
+            _,
+        ) in rows.segment_modes:
+            _check_known(country, segment, variant, country_modes, known_variants)
+            key = (country, segment, variant)
+            if key in variant_modes:
+                raise SnapshotInvalid(f"voucher_segment_modes repeats {key}")
+            variant_modes[key] = VariantMode(
+                _int_or_none(amount), int(amount_count), int(total)
+            )
+
+        distributions: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+        for country, segment, variant, amount, count, _ in rows.amount_counts:
+            _check_known(country, segment, variant, country_modes, known_variants)
+            distributions.setdefault((country, segment, variant), []).append(
+                (int(amount), int(count))
+            )
+
+        return cls(
+            built_at=built_at,
+            loaded_at=loaded_at,
+            segments=MappingProxyType(segments),
+            countries=MappingProxyType(countries),
+            variant_modes=MappingProxyType(variant_modes),
+            country_modes=MappingProxyType(country_modes),
+            distributions=MappingProxyType(
+                {key: tuple(sorted(pairs)) for key, pairs in distributions.items()}
+            ),
+        )
+
+    def canonical_country(self, country: str) -> str | None:
+        """The mart's spelling of a country, or None if the mart does not cover it."""
+        return self.countries.get(country_key(country))
+
+    def measure_of(self, segment_name: str) -> str | None:
+        definitions = self.segments.get(segment_name)
+        return definitions[0].measure if definitions else None
+
+    def variant_for(self, segment_name: str, value: int) -> str | None:
+        """The variant whose inclusive bounds hold value (a scan of a few rows)."""
+        for definition in self.segments.get(segment_name, ()):
+            if definition.contains(value):
+                return definition.segment_variant
+        return None
+
+    def variant_amount(self, country: str, segment: str, variant: str) -> int | None:
+        mode = self.variant_modes.get((country, segment, variant))
+        return None if mode is None else mode.voucher_amount
+
+    def country_amount(self, country: str) -> int:
+        return self.country_modes[country].voucher_amount
+
+    def catalogue(self) -> dict[str, Any]:
+        """The /api/segments document: definitions, and per country the amounts."""
+        return {
+            "built_at": format_utc(self.built_at),
+            "segments": [
+                {
+                    "segment_name": name,
+                    "measure": definitions[0].measure,
+                    "variants": [
+                        {
+                            "segment_variant": d.segment_variant,
+                            "lower_bound": d.lower_bound,
+                            "upper_bound": d.upper_bound,
+                        }
+                        for d in definitions
+                    ],
+                }
+                for name, definitions in self.segments.items()
+            ],
+            "countries": [
+                self._country_catalogue(country)
+                for country in sorted(self.country_modes)
+            ],
+        }
+
+    def _country_catalogue(self, country: str) -> dict[str, Any]:
+        fallback = self.country_modes[country]
+        return {
+            "country_code": country,
+            "fallback": {
+                "voucher_amount": fallback.voucher_amount,
+                "voucher_amount_count": fallback.voucher_amount_count,
+                "country_voucher_count": fallback.country_voucher_count,
+            },
+            "segments": [
+                {
+                    "segment_name": name,
+                    "variants": [
+                        self._variant_catalogue(country, name, d.segment_variant)
+                        for d in definitions
+                    ],
+                }
+                for name, definitions in self.segments.items()
+            ],
+        }
+
+    def _variant_catalogue(self, country: str, segment: str, variant: str) -> dict:
+        key = (country, segment, variant)
+        mode = self.variant_modes.get(key, VariantMode(None, 0, 0))
+        return {
+            "segment_variant": variant,
+            "voucher_amount": mode.voucher_amount,
+            "voucher_amount_count": mode.voucher_amount_count,
+            "segment_voucher_count": mode.segment_voucher_count,
+            "distribution": [
+                {"voucher_amount": amount, "voucher_count": count}
+                for amount, count in self.distributions.get(key, ())
+            ],
+        }
+
+
+def _index_definitions(
+    rows: tuple[tuple[Any, ...], ...],
+) -> dict[str, tuple[SegmentDefinition, ...]]:
+    by_segment: dict[str, list[SegmentDefinition]] = {}
+    for name, variant, measure, lower, upper in rows:
+        if measure not in SUPPORTED_MEASURES:
+            raise SnapshotInvalid(f"segment {name} uses unknown measure {measure!r}")
+        if lower is None or (upper is not None and upper < lower):
+            raise SnapshotInvalid(f"variant {name}/{variant} has invalid bounds")
+        by_segment.setdefault(name, []).append(
+            SegmentDefinition(name, variant, measure, int(lower), _int_or_none(upper))
+        )
+    if not by_segment:
+        raise SnapshotInvalid("segment_definitions is empty")
+    indexed = {}
+    for name, definitions in sorted(by_segment.items()):
+        definitions.sort(key=lambda d: d.lower_bound)
+        if len({d.measure for d in definitions}) != 1:
+            raise SnapshotInvalid(f"segment {name} mixes measures")
+        if len({d.segment_variant for d in definitions}) != len(definitions):
+            raise SnapshotInvalid(f"segment {name} repeats a variant")
+        for below, above in zip(definitions, definitions[1:], strict=False):
+            if below.upper_bound is None or below.upper_bound >= above.lower_bound:
+                raise SnapshotInvalid(
+                    f"variants {below.segment_variant} and {above.segment_variant} "
+                    f"of {name} overlap"
+                )
+        indexed[name] = tuple(definitions)
+    return indexed
+
+
+def _single_build(rows: MartRows) -> datetime:
+    stamps = {row[-1] for row in rows.segment_modes}
+    stamps |= {row[-1] for row in rows.country_modes}
+    stamps |= {row[-1] for row in rows.amount_counts}
+    if not rows.country_modes or not rows.segment_modes:
+        raise SnapshotInvalid("the mart is empty")
+    if len(stamps) != 1 or None in stamps:
+        # dbt replaces the tables one after the other: wait for the whole build.
+        raise SnapshotInvalid("the mart tables come from different builds")
+    return _as_utc(stamps.pop())
+
+
+def _check_known(
+    country: str,
+    segment: str,
+    variant: str,
+    country_modes: Mapping[str, CountryMode],
+    known_variants: set[tuple[str, str]],
+) -> None:
+    if country not in country_modes:
+        raise SnapshotInvalid(f"{country} has segment rows but no country mode")
+    if (segment, variant) not in known_variants:
+        raise SnapshotInvalid(
+            f"{segment}/{variant} is not in segment_definitions (seed changed?)"
+        )
+
+
+def _as_utc(value: datetime) -> datetime:
+    # The marts store naive UTC timestamps; an aware value is converted.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,193 @@
+"""Holds the current MartSnapshot and swaps in a new one when a build lands.
+
+Requests only ever read `store.current` (one attribute read, atomic under the
+GIL) and keep that object for the whole request, so no request sees half a
+snapshot and none waits for the warehouse. A background thread checks the
+source every few seconds; a failed check keeps the last good snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from api.snapshot import MartSnapshot, SnapshotInvalid
+from api.sources import MartSource, WarehouseUnavailable
+
+log = logging.getLogger("api.snapshot")
+
+_NEVER = object()
+# Stores whose refresher thread runs; SIGHUP asks all of them to check now.
+_RUNNING_STORES: weakref.WeakSet[SnapshotStore] = weakref.WeakSet()
+
+
+class SnapshotUnavailable(Exception):
+    """There is no snapshot to answer from (the warehouse was never readable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """What /ready reports."""
+
+    ready: bool
+    stale: bool
+    reason: str | None
+    source: str
+    built_at: datetime | None
+    loaded_at: datetime | None
+    last_checked_at: datetime | None
+    last_attempt_at: datetime | None
+    countries: int
+
+
+class SnapshotStore:
+    """The current snapshot plus the machinery that keeps it fresh."""
+
+    def __init__(
+        self,
+        source: MartSource,
+        *,
+        refresh_seconds: float = 5.0,
+        stale_after_seconds: float = 30.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._source = source
+        self._refresh_seconds = refresh_seconds
+        self._stale_after_seconds = stale_after_seconds
+        self._clock = clock
+        self._current: MartSnapshot | None = None
+        self._refresh_lock = threading.Lock()  # serialises refreshes only
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loaded_version: Hashable = _NEVER
+        self._rejected_version: Hashable = _NEVER
+        self._problem: str | None = "no snapshot loaded yet"
+        self._last_checked_at: datetime | None = None
+        self._last_attempt_at: datetime | None = None
+
+    @property
+    def current(self) -> MartSnapshot | None:
+        return self._current
+
+    def require(self) -> MartSnapshot:
+        """The current snapshot, or SnapshotUnavailable saying why there is none."""
+        snapshot = self._current
+        if snapshot is None:
+            raise SnapshotUnavailable(self._problem or "no snapshot loaded yet")
+        return snapshot
+
+    def refresh(self) -> bool:
+        """Check the source once; swap in a new snapshot if there is a new build.
+
+        Returns True when a new snapshot was swapped in.
+        """
+        with self._refresh_lock:
+            now = self._clock()
+            self._last_attempt_at = now
+            try:
+                version = self._source.version()
+                if version in (self._loaded_version, self._rejected_version):
+                    self._checked(now, problem=self._problem_for(version))
+                    return False
+                snapshot = MartSnapshot.from_rows(self._source.read(), loaded_at=now)
+            except WarehouseUnavailable as error:
+                self._problem = f"warehouse unavailable: {error}"
+                log.warning("snapshot check failed", extra={"reason": str(error)})
+                return False
+            except SnapshotInvalid as error:
+                self._rejected_version = version
+                self._checked(now, problem=f"newest build not usable: {error}")
+                log.warning("snapshot rejected", extra={"reason": str(error)})
+                return False
+            self._current = snapshot
+            self._loaded_version = version
+            self._rejected_version = _NEVER
+            self._checked(now, problem=None)
+            log.info(
+                "snapshot loaded",
+                extra={
+                    "built_at": snapshot.built_at.isoformat(),
+                    "countries": len(snapshot.country_modes),
+                    "source": self._source.description,
+                },
+            )
+            return True
+
+    def status(self) -> StoreStatus:
+        snapshot = self._current
+        now = self._clock()
+        reason = self._problem
+        stale = snapshot is not None and reason is not None
+        last_checked = self._last_checked_at
+        if snapshot is not None and (
+            last_checked is None
+            or (now - last_checked).total_seconds() > self._stale_after_seconds
+        ):
+            stale = True
+            reason = reason or "no successful check of the warehouse recently"
+        return StoreStatus(
+            ready=snapshot is not None,
+            stale=stale,
+            reason=reason if (stale or snapshot is None) else None,
+            source=self._source.description,
+            built_at=snapshot.built_at if snapshot else None,
+            loaded_at=snapshot.loaded_at if snapshot else None,
+            last_checked_at=last_checked,
+            last_attempt_at=self._last_attempt_at,
+            countries=len(snapshot.country_modes) if snapshot else 0,
+        )
+
+    def start(self) -> None:
+        """Load now, then keep checking in a daemon thread (if refresh_seconds > 0)."""
+        self.refresh()
+        if self._refresh_seconds <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(
+            target=self._run, name="snapshot-refresher", daemon=True
+        )
+        self._thread.start()
+        _RUNNING_STORES.add(self)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        _RUNNING_STORES.discard(self)
+
+    def request_refresh(self) -> None:
+        """Wake the refresher now (safe to call from a signal handler)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self._refresh_seconds)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.refresh()
+            except Exception:  # the thread must outlive any surprise
+                log.exception("snapshot refresh crashed")
+
+    def _checked(self, now: datetime, *, problem: str | None) -> None:
+        self._last_checked_at = now
+        self._problem = problem
+
+    def _problem_for(self, version: Hashable) -> str | None:
+        # Unchanged source: keep reporting a rejected newest build, if any.
+        if version == self._rejected_version:
+            return self._problem
+        return None
+
+
+def refresh_all_stores() -> None:
+    """Ask every running store to check the warehouse now (the SIGHUP handler)."""
+    for store in list(_RUNNING_STORES):
+        store.request_refresh()

@@ -1,0 +1,57 @@
+"""ISO 8601 timestamps as the API accepts them, and UTC rendering for answers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+# Shared with the OpenAPI document so the contract and the check cannot drift.
+# A date, optionally followed by 'T' or a space, hh:mm[:ss[.fraction]] and an
+# offset ('Z', '+05:30', '+0530'). ASCII digits only.
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
+)
+# fullmatch, because '$' alone would also accept a trailing newline.
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN, re.ASCII)
+
+
+class InvalidTimestamp(ValueError):
+    """The text is not a timestamp the API accepts; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamp:
+    """A parsed timestamp: the UTC instant, and whether only a date was given."""
+
+    utc: datetime
+    date_only: bool
+
+    @property
+    def utc_date(self) -> date:
+        return self.utc.date()
+
+
+def parse_timestamp(text: str) -> Timestamp:
+    """Parse an ISO 8601 date or date-time; naive values are taken as UTC."""
+    if _TIMESTAMP.fullmatch(text) is None:
+        raise InvalidTimestamp(
+            "must be an ISO 8601 date or date-time, e.g. 2018-05-03, "
+            "2018-05-03 00:00:00 or 2018-05-03T00:00:00+05:30"
+        )
+    try:
+        # fromisoformat wants upper-case separators; the pattern allows both.
+        parsed = datetime.fromisoformat(text.upper())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        instant = parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as error:
+        raise InvalidTimestamp(f"is not a valid date or time ({error})") from None
+    return Timestamp(utc=instant, date_only=len(text) == 10)
+
+
+def format_utc(instant: datetime) -> str:
+    """Render an instant as RFC 3339 in UTC with a 'Z' suffix."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

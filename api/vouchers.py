@@ -1,0 +1,58 @@
+"""Look up the voucher amount for a checked request in a snapshot.
+
+No business rule is computed here: the variant comes from the seed's bounds and
+the amount from the mart; this module only decides which of them applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.snapshot import MartSnapshot
+from api.timestamps import format_utc
+from api.validation import VoucherRequest
+
+SOURCE_SEGMENT = "segment"
+SOURCE_COUNTRY_FALLBACK = "country_fallback"
+
+
+class UnknownCountry(LookupError):
+    """The mart has no vouchers for this country."""
+
+    def __init__(self, country: str, covered: list[str]) -> None:
+        super().__init__(country)
+        self.country = country
+        self.covered = covered
+
+
+def choose_voucher(snapshot: MartSnapshot, request: VoucherRequest) -> dict[str, Any]:
+    """The answer for one customer: segment amount, else the country-wide mode."""
+    country = snapshot.canonical_country(request.country_code)
+    if country is None:
+        raise UnknownCountry(request.country_code, sorted(snapshot.country_modes))
+
+    value = request.measure_value
+    variant = (
+        None if value is None else snapshot.variant_for(request.segment_name, value)
+    )
+    amount = None
+    if variant is not None:
+        amount = snapshot.variant_amount(country, request.segment_name, variant)
+    source = SOURCE_SEGMENT
+    if amount is None:
+        # No variant holds the customer, or the variant has no history.
+        amount = snapshot.country_amount(country)
+        source = SOURCE_COUNTRY_FALLBACK
+
+    return {
+        "customer_id": request.customer_id,
+        "country_code": country,
+        "segment_name": request.segment_name,
+        "segment_variant": variant,
+        "voucher_amount": amount,
+        "source": source,
+        "total_orders": request.total_orders,
+        "days_since_last_order": request.days_since_last_order,
+        "as_of": format_utc(request.reference.utc),
+        "built_at": format_utc(snapshot.built_at),
+    }

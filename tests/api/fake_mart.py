@@ -1,0 +1,156 @@
+"""An in-memory mart for the API tests, and writers that put it into a warehouse.
+
+The segment definitions are read from the real seed so the fake cannot drift
+from it; the amounts are made up, one distinct amount per variant so a test can
+tell from the answer which variant was chosen.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from api.snapshot import MartRows
+from api.sources import WarehouseUnavailable
+
+SEED = Path(__file__).resolve().parents[2] / "seeds" / "segment_definitions.csv"
+BUILT_AT = datetime(2025, 1, 1, 3, 0, 0)
+
+PERU_FALLBACK = 2640
+# Peru: amount per variant; None = the variant has no history.
+PERU_AMOUNTS = {
+    ("frequent_segment", "0-4"): 1000,
+    ("frequent_segment", "5-13"): 1500,
+    ("frequent_segment", "14-37"): 2000,
+    ("recency_segment", "30-60"): 3000,
+    ("recency_segment", "61-90"): 3500,
+    ("recency_segment", "91-120"): None,
+    ("recency_segment", "121-180"): 4000,
+    ("recency_segment", "180+"): 4500,
+}
+CHINA_FALLBACK = 700
+
+
+def seed_definitions() -> tuple[tuple[Any, ...], ...]:
+    with SEED.open(newline="") as handle:
+        return tuple(
+            (
+                row["segment_name"],
+                row["segment_variant"],
+                row["measure"],
+                int(row["lower_bound"]),
+                int(row["upper_bound"]) if row["upper_bound"] else None,
+            )
+            for row in csv.DictReader(handle)
+        )
+
+
+def mart_rows(built_at: datetime = BUILT_AT, peru_shift: int = 0) -> MartRows:
+    """Peru with history in most variants; China with none (always fallback).
+
+    peru_shift adds to every Peru amount, to tell two builds apart.
+    """
+    definitions = seed_definitions()
+    segment_modes = []
+    amount_counts = []
+    for segment, variant, *_ in definitions:
+        amount = PERU_AMOUNTS[(segment, variant)]
+        if amount is not None:
+            amount += peru_shift
+            amount_counts += [
+                ("Peru", segment, variant, amount, 7, built_at),
+                ("Peru", segment, variant, amount + 100, 3, built_at),
+            ]
+        count = 7 if amount is not None else 0
+        segment_modes.append(
+            ("Peru", segment, variant, amount, count, 10 if count else 0, built_at)
+        )
+        segment_modes.append(("China", segment, variant, None, 0, 0, built_at))
+    country_modes = (
+        ("Peru", PERU_FALLBACK + peru_shift, 40, 100, built_at),
+        ("China", CHINA_FALLBACK, 1, 1, built_at),
+    )
+    return MartRows(
+        segment_definitions=definitions,
+        segment_modes=tuple(segment_modes),
+        country_modes=country_modes,
+        amount_counts=tuple(amount_counts),
+    )
+
+
+class InMemorySource:
+    """A MartSource whose content and availability the test controls."""
+
+    description = "memory:fake"
+
+    def __init__(self, rows: MartRows | None = None) -> None:
+        self.rows = rows if rows is not None else mart_rows()
+        self.failure: str | None = None
+        self.generation = 0
+        self.reads = 0
+
+    def publish(self, rows: MartRows) -> None:
+        """A new build lands."""
+        self.rows = rows
+        self.generation += 1
+
+    def version(self) -> int:
+        if self.failure:
+            raise WarehouseUnavailable(self.failure)
+        return self.generation
+
+    def read(self) -> MartRows:
+        if self.failure:
+            raise WarehouseUnavailable(self.failure)
+        self.reads += 1
+        return self.rows
+
+
+# The exact columns of the contract, for writing real warehouses in tests.
+MART_DDL = {
+    "segment_definitions": (
+        "segment_name varchar, segment_variant varchar, measure varchar, "
+        "lower_bound integer, upper_bound integer"
+    ),
+    "voucher_segment_modes": (
+        "country_code varchar, segment_name varchar, segment_variant varchar, "
+        "voucher_amount integer, voucher_amount_count bigint, "
+        "segment_voucher_count bigint, built_at timestamp"
+    ),
+    "voucher_country_modes": (
+        "country_code varchar, voucher_amount integer, voucher_amount_count bigint, "
+        "country_voucher_count bigint, built_at timestamp"
+    ),
+    "voucher_amount_counts": (
+        "country_code varchar, segment_name varchar, segment_variant varchar, "
+        "voucher_amount integer, voucher_count bigint, built_at timestamp"
+    ),
+}
+
+
+def _tables(rows: MartRows) -> dict[str, tuple[tuple[Any, ...], ...]]:
+    return {
+        "segment_definitions": rows.segment_definitions,
+        "voucher_segment_modes": rows.segment_modes,
+        "voucher_country_modes": rows.country_modes,
+        "voucher_amount_counts": rows.amount_counts,
+    }
+
+
+def write_mart(connection: Any, rows: MartRows, placeholder: str = "?") -> None:
+    """(Re)create schema marts with the four tables, on a DB-API connection.
+
+    placeholder is '?' for DuckDB and '%s' for psycopg2.
+    """
+    cursor = connection.cursor()
+    cursor.execute("create schema if not exists marts")
+    for table, columns in MART_DDL.items():
+        cursor.execute(f"drop table if exists marts.{table}")
+        cursor.execute(f"create table marts.{table} ({columns})")
+        data = _tables(rows)[table]
+        if data:
+            marks = ", ".join([placeholder] * len(data[0]))
+            cursor.executemany(f"insert into marts.{table} values ({marks})", data)
+    connection.commit()
