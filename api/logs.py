@@ -27,7 +27,8 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        # ASCII-only: no client-supplied text can break the log stream encoding.
+        return json.dumps(entry, default=str)
 
 
 def _utc_timestamp(created: float) -> str:

@@ -108,30 +108,39 @@ class MartSnapshot:
 
         country_modes: dict[str, CountryMode] = {}
         countries: dict[str, str] = {}
+        without_vouchers: set[str] = set()
         for country, amount, amount_count, voucher_count, _ in rows.country_modes:
-            if amount is None:
-                raise SnapshotInvalid(
-                    f"voucher_country_modes has no amount for {country}"
-                )
             key = country_key(country)
-            if key in countries:
+            if key in countries or country in without_vouchers:
                 raise SnapshotInvalid(f"country {country!r} appears twice in the mart")
+            if amount is None:
+                # In scope but no kept voucher: nothing to answer with, so the
+                # country is not covered (its variant rows are all empty too).
+                without_vouchers.add(country)
+                continue
             countries[key] = country
             country_modes[country] = CountryMode(
                 int(amount), int(amount_count), int(voucher_count)
             )
+        if not country_modes:
+            raise SnapshotInvalid("the mart has no country with vouchers")
+
+        def known(country: str, segment: str, variant: str) -> bool:
+            if (segment, variant) not in known_variants:
+                raise SnapshotInvalid(
+                    f"{segment}/{variant} is not in segment_definitions (seed changed?)"
+                )
+            if country in without_vouchers:
+                return False
+            if country not in country_modes:
+                raise SnapshotInvalid(f"{country} has segment rows but no country mode")
+            return True
 
         variant_modes: dict[tuple[str, str, str], VariantMode] = {}
-        for (
-            country,
-            segment,
-            variant,
-            amount,
-            amount_count,
-            total,
-            _,
-        ) in rows.segment_modes:
-            _check_known(country, segment, variant, country_modes, known_variants)
+        for row in rows.segment_modes:
+            country, segment, variant, amount, amount_count, total, _ = row
+            if not known(country, segment, variant):
+                continue
             key = (country, segment, variant)
             if key in variant_modes:
                 raise SnapshotInvalid(f"voucher_segment_modes repeats {key}")
@@ -141,10 +150,10 @@ class MartSnapshot:
 
         distributions: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
         for country, segment, variant, amount, count, _ in rows.amount_counts:
-            _check_known(country, segment, variant, country_modes, known_variants)
-            distributions.setdefault((country, segment, variant), []).append(
-                (int(amount), int(count))
-            )
+            if known(country, segment, variant):
+                distributions.setdefault((country, segment, variant), []).append(
+                    (int(amount), int(count))
+                )
 
         return cls(
             built_at=built_at,
@@ -282,21 +291,6 @@ def _single_build(rows: MartRows) -> datetime:
         # dbt replaces the tables one after the other: wait for the whole build.
         raise SnapshotInvalid("the mart tables come from different builds")
     return _as_utc(stamps.pop())
-
-
-def _check_known(
-    country: str,
-    segment: str,
-    variant: str,
-    country_modes: Mapping[str, CountryMode],
-    known_variants: set[tuple[str, str]],
-) -> None:
-    if country not in country_modes:
-        raise SnapshotInvalid(f"{country} has segment rows but no country mode")
-    if (segment, variant) not in known_variants:
-        raise SnapshotInvalid(
-            f"{segment}/{variant} is not in segment_definitions (seed changed?)"
-        )
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -40,7 +40,10 @@ SELECT_BUILD_VERSION = """
         (select max(built_at) from marts.voucher_segment_modes),
         (select max(built_at) from marts.voucher_country_modes),
         (select max(built_at) from marts.voucher_amount_counts),
-        (select count(*) from marts.voucher_segment_modes)
+        -- two builds in the same second still differ in their content
+        (select count(*) || ':' || coalesce(sum(voucher_amount), 0) || ':'
+                || sum(segment_voucher_count)
+         from marts.voucher_segment_modes)
 """
 
 

@@ -67,7 +67,10 @@ def parse_voucher_request(
     errors = _Errors()
 
     customer_id = body.get("customer_id")
-    if customer_id is not None and not isinstance(customer_id, str):
+    if isinstance(customer_id, str):
+        if not _is_text(customer_id):
+            errors.add("customer_id", "must be valid Unicode text")
+    elif customer_id is not None:
         customer_id = _whole_number(customer_id)
         if customer_id is None:
             errors.add("customer_id", "must be a string or an integer")
@@ -77,6 +80,8 @@ def parse_voucher_request(
         errors.add("country_code", "is required")
     elif not isinstance(country, str) or not country.strip():
         errors.add("country_code", "must be a non-empty string, e.g. 'Peru'")
+    elif not _is_text(country):
+        errors.add("country_code", "must be valid Unicode text")
 
     segment_name = body.get("segment_name")
     measure = None
@@ -165,6 +170,15 @@ def _timestamp(value: Any, field: str, errors: _Errors) -> Timestamp | None:
     except InvalidTimestamp as error:
         errors.add(field, str(error))
         return None
+
+
+def _is_text(value: str) -> bool:
+    # JSON may carry lone surrogates ("\\ud800"); they cannot be echoed as UTF-8.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _whole_number(value: Any) -> int | None:

@@ -48,7 +48,7 @@ def seed_definitions() -> tuple[tuple[Any, ...], ...]:
 
 
 def mart_rows(built_at: datetime = BUILT_AT, peru_shift: int = 0) -> MartRows:
-    """Peru with history in most variants; China with none (always fallback).
+    """Peru with history in most variants; China only a country mode; Chile none.
 
     peru_shift adds to every Peru amount, to tell two builds apart.
     """
@@ -67,10 +67,15 @@ def mart_rows(built_at: datetime = BUILT_AT, peru_shift: int = 0) -> MartRows:
         segment_modes.append(
             ("Peru", segment, variant, amount, count, 10 if count else 0, built_at)
         )
-        segment_modes.append(("China", segment, variant, None, 0, 0, built_at))
+        for empty_country in ("China", "Chile"):
+            segment_modes.append(
+                (empty_country, segment, variant, None, 0, 0, built_at)
+            )
     country_modes = (
         ("Peru", PERU_FALLBACK + peru_shift, 40, 100, built_at),
         ("China", CHINA_FALLBACK, 1, 1, built_at),
+        # In scope, but every voucher was cleaned away: not covered.
+        ("Chile", None, 0, 0, built_at),
     )
     return MartRows(
         segment_definitions=definitions,
