@@ -40,7 +40,6 @@ load: setup $(if $(filter build/demo/vouchers.parquet,$(DATA)),demo-data)
 	$(BIN)/python -m loader load $(DATA)
 
 build: setup
-	$(DBT) seed --full-refresh
 	$(DBT) build --vars $(DBT_VARS)
 
 pipeline: load build
@@ -50,11 +49,16 @@ serve: setup
 
 run: pipeline serve
 
-postgres:
-	$(BIN)/python -m loader ensure-postgres
+postgres: setup
+	scripts/with-postgres.sh $(BIN)/python -m loader ensure-postgres
 
-test: setup
-	bash .ci/test
+# Tests use their own warehouse so they never overwrite the one `make run` built.
+test: export DUCKDB_PATH := build/test/voucher.duckdb
+test: export PGDATABASE := voucher_test
+test: setup demo-data
+	$(MAKE) pipeline DBT_TARGET=duckdb
+	scripts/with-postgres.sh $(MAKE) pipeline DBT_TARGET=postgres
+	$(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

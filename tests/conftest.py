@@ -1,0 +1,140 @@
+"""Fixtures shared by every test suite: where things are, and real warehouses.
+
+The pipeline fixtures run the product the way a user does (``python -m loader``
+then ``dbt build``) against a throw-away DuckDB file or PostgreSQL database.
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA_FILE = REPO_ROOT.parent / "shared" / "data" / "data.parquet.gzip"
+BIN = Path(sys.executable).parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a prerequisite is missing, but fail under CI, where it never is."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing prerequisite is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data_file() -> Path:
+    """The real challenge file from ../shared (never copied into the repo)."""
+    require(SHARED_DATA_FILE.is_file(), f"{SHARED_DATA_FILE} is missing")
+    return SHARED_DATA_FILE
+
+
+def postgres_env(database: str) -> dict[str, str]:
+    """libpq variables for a test database on the local server."""
+    return {
+        "PGHOST": os.environ.get("PGHOST", "127.0.0.1"),
+        "PGPORT": os.environ.get("PGPORT", "5432"),
+        "PGUSER": os.environ.get("PGUSER", "postgres"),
+        "PGPASSWORD": os.environ.get("PGPASSWORD", ""),
+        "PGDATABASE": database,
+    }
+
+
+def postgres_reachable() -> bool:
+    import psycopg2
+
+    env = postgres_env("postgres")
+    try:
+        psycopg2.connect(
+            host=env["PGHOST"],
+            port=env["PGPORT"],
+            user=env["PGUSER"],
+            password=env["PGPASSWORD"] or None,
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
+
+
+def fresh_postgres_database(name: str) -> dict[str, str]:
+    """Drop and create database ``name``; return the env that points at it."""
+    import psycopg2
+
+    require(postgres_reachable(), "PostgreSQL is not reachable on PGHOST:PGPORT")
+    env = postgres_env(name)
+    connection = psycopg2.connect(
+        host=env["PGHOST"],
+        port=env["PGPORT"],
+        user=env["PGUSER"],
+        password=env["PGPASSWORD"] or None,
+        dbname="postgres",
+    )
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'drop database if exists "{name}" with (force)')
+        cursor.execute(f'create database "{name}"')
+    connection.close()
+    return env
+
+
+class Pipeline:
+    """Runs the loader and dbt against one warehouse, as the Makefile does."""
+
+    def __init__(self, target: str, env: Mapping[str, str], work_dir: Path):
+        self.target = target
+        self.env = {
+            **os.environ,
+            **env,
+            "DBT_TARGET": target,
+            "DO_NOT_TRACK": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_PROFILES_DIR": str(REPO_ROOT),
+            # Separate artifacts so concurrent pipelines never share target/.
+            "DBT_TARGET_PATH": str(work_dir / "target"),
+            "DBT_LOG_PATH": str(work_dir / "logs"),
+        }
+
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            command, cwd=REPO_ROOT, env=self.env, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            pytest.fail(
+                f"{' '.join(command)} exited {result.returncode}\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
+        return result
+
+    def load(self, parquet: Path) -> None:
+        self.run(str(BIN / "python"), "-m", "loader", "load", str(parquet))
+
+    def build(self, countries: Sequence[str] = ("Peru",)) -> None:
+        quoted = ", ".join(f'"{country}"' for country in countries)
+        self.run(
+            str(BIN / "dbt"),
+            "--no-version-check",
+            "build",
+            "--vars",
+            f'{{"countries": [{quoted}]}}',
+        )
+
+
+@pytest.fixture
+def duckdb_pipeline(tmp_path: Path) -> Pipeline:
+    """A pipeline writing to a fresh DuckDB file under tmp_path."""
+    return Pipeline(
+        "duckdb", {"DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")}, tmp_path
+    )
+
+
+@pytest.fixture
+def postgres_pipeline(tmp_path: Path) -> Pipeline:
+    """A pipeline writing to a freshly created PostgreSQL database."""
+    return Pipeline("postgres", fresh_postgres_database("voucher_test_e2e"), tmp_path)
