@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import falcon.testing
 import pytest
-from fake_mart import InMemorySource
 
 from api.app import create_app, create_asgi_app
 from api.config import ApiConfig
 from api.store import SnapshotStore
-
-TEST_CONFIG = ApiConfig(refresh_seconds=0)
+from tests.api.fake_mart import TEST_CONFIG, InMemorySource
 
 
 @pytest.fixture
@@ -41,7 +37,3 @@ def make_client(request, store):
 @pytest.fixture
 def client(make_client) -> falcon.testing.TestClient:
     return make_client()
-
-
-def on_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"

@@ -12,9 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from api.config import ApiConfig
 from api.snapshot import MartRows
 from api.sources import WarehouseUnavailable
 
+# No background thread in unit tests: they call store.refresh() themselves.
+TEST_CONFIG = ApiConfig(refresh_seconds=0)
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "segment_definitions.csv"
 BUILT_AT = datetime(2025, 1, 1, 3, 0, 0)
 

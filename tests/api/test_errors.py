@@ -11,11 +11,10 @@ import json
 import logging
 
 import pytest
-from conftest import TEST_CONFIG
-from fake_mart import InMemorySource
 
 from api.config import ApiConfig
 from api.store import SnapshotStore
+from tests.api.fake_mart import TEST_CONFIG, InMemorySource
 
 PROBLEM = "application/problem+json"
 VALID = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from fake_mart import CHINA_FALLBACK, PERU_FALLBACK
+
+from tests.api.fake_mart import CHINA_FALLBACK, PERU_FALLBACK
 
 AS_OF = "2024-06-30T12:00:00Z"
 AS_OF_DATE = date(2024, 6, 30)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import TEST_CONFIG
-from fake_mart import PERU_AMOUNTS, PERU_FALLBACK, InMemorySource, seed_definitions
 
 from api.config import ApiConfig
 from api.openapi import SEGMENT_NAMES
 from api.store import SnapshotStore
+from tests.api.fake_mart import (
+    PERU_AMOUNTS,
+    PERU_FALLBACK,
+    TEST_CONFIG,
+    InMemorySource,
+    seed_definitions,
+)
 
 
 def test_segments_lists_the_seed_definitions(client):
@@ -122,7 +127,7 @@ def test_ready_says_stale_when_checks_stopped_happening(make_client):
 
 
 def test_ready_is_503_when_the_mart_is_empty(make_client):
-    from fake_mart import mart_rows
+    from tests.api.fake_mart import mart_rows
 
     rows = mart_rows()
     empty = type(rows)(rows.segment_definitions, (), (), ())

@@ -9,12 +9,17 @@ from datetime import datetime
 
 import falcon.testing
 import pytest
-from conftest import TEST_CONFIG
-from fake_mart import BUILT_AT, PERU_FALLBACK, InMemorySource, mart_rows
 
 from api.app import create_app
 from api.snapshot import MartSnapshot, SnapshotInvalid
 from api.store import SnapshotStore, refresh_all_stores
+from tests.api.fake_mart import (
+    BUILT_AT,
+    PERU_FALLBACK,
+    TEST_CONFIG,
+    InMemorySource,
+    mart_rows,
+)
 
 NEW_BUILD = datetime(2025, 2, 1, 4, 0, 0)
 BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
