@@ -21,7 +21,7 @@ DBT := $(BIN)/dbt --no-version-check
 COMMA := ,
 DBT_VARS := '{"countries": ["$(subst $(COMMA),"$(COMMA) ",$(COUNTRIES))"]}'
 
-.PHONY: setup run pipeline demo-data load build serve test lint postgres clean
+.PHONY: setup run pipeline demo-data load build serve test lint postgres clean docs docs-static
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,16 @@ serve: setup
 	$(BIN)/gunicorn --config api/gunicorn.conf.py api.wsgi:app
 
 run: pipeline serve
+
+# The lineage site, raw source to API exposure; tracking is off (DO_NOT_TRACK).
+DOCS_PORT ?= 8080
+docs: setup
+	$(DBT) docs generate
+	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+docs-static: setup
+	$(DBT) docs generate --static
+	@echo "single-file site: target/static_index.html"
 
 postgres: setup
 	scripts/with-postgres.sh $(BIN)/python -m loader ensure-postgres
