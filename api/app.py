@@ -6,11 +6,14 @@ here and handed to the resources. Tests inject a store over an in-memory source.
 
 from __future__ import annotations
 
+import json
+
 import falcon
 import falcon.asgi
 import falcon.media
 
 from api.config import ApiConfig
+from api.logs import AccessLog
 from api.middleware import RequestLog, RequireApiKey
 from api.openapi import build_openapi
 from api.problems import (
@@ -31,21 +34,27 @@ from api.vouchers import UnknownCountry
 
 
 def create_app(
-    config: ApiConfig | None = None, *, store: SnapshotStore | None = None
+    config: ApiConfig | None = None,
+    *,
+    store: SnapshotStore | None = None,
+    access_log: AccessLog | None = None,
 ) -> falcon.App:
     """The WSGI app. Without a store, one is made from the config and started."""
     config = config or ApiConfig.from_env()
-    app = falcon.App(middleware=_middleware(config))
+    app = falcon.App(middleware=_middleware(config, access_log))
     _configure(app, config, store or _started_store(config), asgi=False)
     return app
 
 
 def create_asgi_app(
-    config: ApiConfig | None = None, *, store: SnapshotStore | None = None
+    config: ApiConfig | None = None,
+    *,
+    store: SnapshotStore | None = None,
+    access_log: AccessLog | None = None,
 ) -> falcon.asgi.App:
     """The ASGI app: same resources, middleware and errors as create_app."""
     config = config or ApiConfig.from_env()
-    app = falcon.asgi.App(middleware=_middleware(config))
+    app = falcon.asgi.App(middleware=_middleware(config, access_log))
     _configure(app, config, store or _started_store(config), asgi=True)
     return app
 
@@ -60,8 +69,11 @@ def _started_store(config: ApiConfig) -> SnapshotStore:
     return store
 
 
-def _middleware(config: ApiConfig) -> list:
-    return [RequestLog(), RequireApiKey(config.api_key)]
+def _middleware(config: ApiConfig, access_log: AccessLog | None) -> list:
+    middleware = [RequestLog(access_log)]
+    if config.api_key:  # no per-request cost when there is no key to check
+        middleware.append(RequireApiKey(config.api_key))
+    return middleware
 
 
 def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> None:
@@ -81,8 +93,12 @@ def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> N
     for path, resource in routes.items():
         app.add_route(path, resource, suffix=suffix)
 
-    # Problems are JSON documents; let resp.media render them.
-    app.resp_options.media_handlers[PROBLEM_JSON] = falcon.media.JSONHandler()
+    # One JSON encoder for every answer (Falcon's default builds one per call),
+    # also for problem documents, so resp.media renders them too. ASCII output:
+    # no string can fail to encode, whatever a client managed to send.
+    json_handler = falcon.media.JSONHandler(dumps=json.JSONEncoder().encode)
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.resp_options.media_handlers[PROBLEM_JSON] = json_handler
     app.set_error_serializer(serialize_problem)
 
     # Domain exceptions become problems in one place. Handlers are looked up by

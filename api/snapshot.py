@@ -88,6 +88,7 @@ class MartSnapshot:
     """One build of the marts, indexed for O(1) lookups. Never mutated."""
 
     built_at: datetime
+    built_at_text: str  # RFC 3339, rendered once for every answer
     loaded_at: datetime
     segments: Mapping[str, tuple[SegmentDefinition, ...]]
     countries: Mapping[str, str]  # country_key -> canonical spelling
@@ -157,6 +158,7 @@ class MartSnapshot:
 
         return cls(
             built_at=built_at,
+            built_at_text=format_utc(built_at),
             loaded_at=loaded_at,
             segments=MappingProxyType(segments),
             countries=MappingProxyType(countries),
@@ -192,7 +194,7 @@ class MartSnapshot:
     def catalogue(self) -> dict[str, Any]:
         """The /api/segments document: definitions, and per country the amounts."""
         return {
-            "built_at": format_utc(self.built_at),
+            "built_at": self.built_at_text,
             "segments": [
                 {
                     "segment_name": name,

@@ -7,9 +7,8 @@ together as one 422 problem. Nothing past this point sees unchecked input.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from api.problems import InvalidFields
 from api.snapshot import MartSnapshot
@@ -23,8 +22,7 @@ MEASURE_INPUTS = {
 TIMESTAMP_FIELDS = ("last_order_ts", "first_order_ts", "as_of")
 
 
-@dataclass(frozen=True, slots=True)
-class VoucherRequest:
+class VoucherRequest(NamedTuple):
     """A checked lookup request. Timestamps are UTC; `reference` is as_of or now."""
 
     customer_id: str | int | None
@@ -41,12 +39,6 @@ class VoucherRequest:
         if self.last_order is None:
             return None
         return (self.reference.utc_date - self.last_order.utc_date).days
-
-    @property
-    def measure_value(self) -> int | None:
-        if self.measure == "total_orders":
-            return self.total_orders
-        return self.days_since_last_order
 
 
 class _Errors:
@@ -87,11 +79,12 @@ def parse_voucher_request(
     measure = None
     if segment_name is None:
         errors.add("segment_name", "is required")
-    elif not isinstance(segment_name, str) or snapshot.measure_of(segment_name) is None:
-        names = ", ".join(snapshot.segments)
-        errors.add("segment_name", f"must be one of: {names}")
     else:
-        measure = snapshot.measure_of(segment_name)
+        if isinstance(segment_name, str):
+            measure = snapshot.measure_of(segment_name)
+        if measure is None:
+            names = ", ".join(snapshot.segments)
+            errors.add("segment_name", f"must be one of: {names}")
 
     total_orders = body.get("total_orders")
     if total_orders is not None:

@@ -31,7 +31,8 @@ def choose_voucher(snapshot: MartSnapshot, request: VoucherRequest) -> dict[str,
     if country is None:
         raise UnknownCountry(request.country_code, sorted(snapshot.country_modes))
 
-    value = request.measure_value
+    days = request.days_since_last_order
+    value = request.total_orders if request.measure == "total_orders" else days
     variant = (
         None if value is None else snapshot.variant_for(request.segment_name, value)
     )
@@ -52,7 +53,7 @@ def choose_voucher(snapshot: MartSnapshot, request: VoucherRequest) -> dict[str,
         "voucher_amount": amount,
         "source": source,
         "total_orders": request.total_orders,
-        "days_since_last_order": request.days_since_last_order,
+        "days_since_last_order": days,
         "as_of": format_utc(request.reference.utc),
-        "built_at": format_utc(snapshot.built_at),
+        "built_at": snapshot.built_at_text,
     }

@@ -12,18 +12,23 @@ from api.problems import BodyTooLarge, MalformedBody, NotJson
 
 def check_headers(req: falcon.Request, limit: int) -> None:
     """415 unless the body is declared JSON; 413 if it announces too many bytes."""
-    media_type, _, params = (req.content_type or "").partition(";")
+    content_type = req.content_type
+    if content_type != "application/json":  # the common case needs no parsing
+        _check_media_type(content_type)
+    length = req.content_length  # a bad Content-Length is Falcon's 400
+    if length is not None and length > limit:
+        raise BodyTooLarge(limit_bytes=limit)
+
+
+def _check_media_type(content_type: str | None) -> None:
+    media_type, _, params = (content_type or "").partition(";")
     media_type = media_type.strip().lower()
     if media_type != "application/json" and not (
         media_type.startswith("application/") and media_type.endswith("+json")
     ):
-        raise NotJson(content_type=req.content_type)
-    charset = _charset(params)
-    if charset not in (None, "utf-8", "utf8"):
-        raise NotJson(content_type=req.content_type)
-    length = req.content_length  # a bad Content-Length is Falcon's 400
-    if length is not None and length > limit:
-        raise BodyTooLarge(limit_bytes=limit)
+        raise NotJson(content_type=content_type)
+    if _charset(params) not in (None, "utf-8", "utf8"):
+        raise NotJson(content_type=content_type)
 
 
 def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
@@ -35,7 +40,7 @@ def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise MalformedBody(detail=f"The body is not UTF-8 ({error.reason}).") from None
     try:
-        body = json.loads(text, parse_constant=_reject_constant)
+        body = _DECODER.decode(text)
     except RecursionError:
         raise MalformedBody(detail="The JSON is nested too deeply.") from None
     except ValueError as error:
@@ -48,6 +53,11 @@ def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+# Strict JSON: NaN and Infinity are JavaScript, not JSON. Built once, because
+# json.loads(..., parse_constant=...) builds a new decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _charset(params: str) -> str | None:
