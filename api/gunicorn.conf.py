@@ -12,7 +12,8 @@ import sys
 
 from api.logs import logging_config
 
-bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
+# Localhost unless told otherwise (a container sets BIND_HOST=0.0.0.0).
+bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 proc_name = "voucher-api"
 

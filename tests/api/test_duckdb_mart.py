@@ -1,0 +1,181 @@
+"""The API against real DuckDB files: reading, file locking, swapping builds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import falcon.testing
+import pytest
+
+from api.app import create_app
+from api.config import ApiConfig
+from api.sources import DuckDBSource
+from api.store import SnapshotStore
+from tests.api.fake_mart import BUILT_AT, mart_rows, write_mart
+from tests.api.test_snapshot import NEW_BUILD
+
+BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
+
+
+def write_duckdb(path: Path, rows=None) -> None:
+    connection = duckdb.connect(str(path))
+    try:
+        write_mart(connection, rows or mart_rows())
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    path = tmp_path / "voucher.duckdb"
+    write_duckdb(path)
+    return path
+
+
+def config_for(path: Path) -> ApiConfig:
+    return ApiConfig(warehouse="duckdb", duckdb_path=path, refresh_seconds=0)
+
+
+def test_create_app_reads_the_duckdb_mart(warehouse):
+    client = falcon.testing.TestClient(create_app(config_for(warehouse)))
+    answer = client.simulate_post("/api/vouchervalue", json=BODY).json
+    assert answer["voucher_amount"] == 1500
+    assert answer["built_at"] == "2025-01-01T03:00:00Z"
+    ready = client.simulate_get("/ready").json
+    assert ready["status"] == "ready"
+    assert ready["source"] == f"duckdb:{warehouse}"
+
+
+def test_the_file_is_closed_after_each_read(warehouse):
+    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    assert store.refresh()
+    # Another process (dbt) can take the write lock straight away.
+    assert_writable_by_another_process(warehouse)
+
+
+def assert_writable_by_another_process(path: Path) -> None:
+    script = (
+        f"import duckdb; duckdb.connect({str(path)!r}).execute('checkpoint').close()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_unchanged_file_is_not_opened_again(warehouse, monkeypatch):
+    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    assert store.refresh()
+    opened = []
+    real_connect = duckdb.connect
+
+    def counting_connect(*args, **kwargs):
+        if kwargs.get("read_only"):
+            opened.append(args)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counting_connect)
+    assert store.refresh() is False
+    assert opened == []
+    write_duckdb(warehouse, mart_rows(NEW_BUILD, peru_shift=10))
+    assert store.refresh() is True
+    assert len(opened) == 1
+
+
+def test_a_new_build_in_the_file_is_swapped_in(warehouse):
+    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    client = falcon.testing.TestClient(create_app(config_for(warehouse), store=store))
+    store.refresh()
+    assert (
+        client.simulate_post("/api/vouchervalue", json=BODY).json["voucher_amount"]
+        == 1500
+    )
+    write_duckdb(warehouse, mart_rows(NEW_BUILD, peru_shift=10))
+    store.refresh()
+    answer = client.simulate_post("/api/vouchervalue", json=BODY).json
+    assert (answer["voucher_amount"], answer["built_at"]) == (
+        1510,
+        "2025-02-01T04:00:00Z",
+    )
+
+
+def test_a_locked_file_keeps_the_last_snapshot_and_reports_stale(warehouse):
+    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    client = falcon.testing.TestClient(create_app(config_for(warehouse), store=store))
+    store.refresh()
+    # A writer (like dbt build) holds the file while it changes it.
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, duckdb
+                connection = duckdb.connect({str(warehouse)!r})
+                connection.execute(
+                    "update marts.voucher_country_modes set voucher_amount = 1"
+                )
+                connection.execute("checkpoint")
+                print("locked", flush=True)
+                sys.stdin.readline()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "locked"
+        assert store.refresh() is False
+        ready = client.simulate_get("/ready").json
+        assert ready["status"] == "stale"
+        assert "lock" in ready["reason"].lower()
+        answer = client.simulate_post("/api/vouchervalue", json=BODY).json
+        assert answer["voucher_amount"] == 1500
+    finally:
+        writer.communicate("\n", timeout=60)
+    # The writer is gone: the next check reads the file again (and finds that
+    # its half-done build mixes nothing up: one table changed, same built_at).
+    store.refresh()
+    assert client.simulate_get("/ready").json["status"] == "ready"
+
+
+def test_a_half_built_file_is_refused(warehouse):
+    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    store.refresh()
+    connection = duckdb.connect(str(warehouse))
+    connection.execute(
+        "update marts.voucher_segment_modes set built_at = ?", [NEW_BUILD]
+    )
+    connection.close()
+    assert store.refresh() is False
+    assert store.current.built_at.replace(tzinfo=None) == BUILT_AT
+    assert "different builds" in store.status().reason
+
+
+def test_no_file_means_503_until_one_appears(tmp_path):
+    path = tmp_path / "later.duckdb"
+    store = SnapshotStore(DuckDBSource(path), refresh_seconds=0)
+    client = falcon.testing.TestClient(create_app(config_for(path), store=store))
+    store.refresh()
+    response = client.simulate_post("/api/vouchervalue", json=BODY)
+    assert response.status_code == 503
+    assert "no DuckDB file" in response.json["detail"]
+    assert client.simulate_get("/ready").status_code == 503
+    write_duckdb(path)
+    store.refresh()
+    assert client.simulate_post("/api/vouchervalue", json=BODY).status_code == 200
+
+
+def test_a_file_without_the_marts_is_unavailable(tmp_path):
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    store = SnapshotStore(DuckDBSource(path), refresh_seconds=0)
+    store.refresh()
+    assert store.current is None
+    assert "segment_definitions" in store.status().reason

@@ -1,0 +1,297 @@
+"""The API against PostgreSQL marts, read as a read-only role.
+
+Skipped (loudly) when PostgreSQL is unreachable, except under CI=true, where
+that is a failure. Two groups: a database these tests build themselves, and
+the real pipeline's database (PGDATABASE) with the role the pipeline grants.
+"""
+
+from __future__ import annotations
+
+import os
+
+import falcon.testing
+import pytest
+
+from api.app import create_app
+from api.config import ApiConfig
+from api.openapi import SEGMENT_NAMES
+from api.sources import PostgresSource
+from api.store import SnapshotStore
+from tests.api.fake_mart import mart_rows, seed_definitions, write_mart
+from tests.api.test_snapshot import NEW_BUILD
+from tests.conftest import postgres_env, postgres_reachable, require
+
+pytestmark = pytest.mark.postgres
+
+TEST_DATABASE = "voucher_api_test"
+TEST_ROLE = "voucher_api_test_reader"
+BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
+UNREACHABLE = (
+    "!!! PostgreSQL is not reachable on PGHOST:PGPORT: the PostgreSQL API tests "
+    "are SKIPPED (set CI=true to make this a failure)"
+)
+
+
+def admin_connection(database: str = "postgres"):
+    import psycopg2
+
+    env = postgres_env(database)
+    return psycopg2.connect(
+        host=env["PGHOST"],
+        port=env["PGPORT"],
+        user=env["PGUSER"],
+        password=env["PGPASSWORD"] or None,
+        dbname=database,
+        connect_timeout=3,
+    )
+
+
+@pytest.fixture(scope="module")
+def pg_mart():
+    """A throw-away database with the four mart tables, readable by TEST_ROLE."""
+    require(postgres_reachable(), UNREACHABLE)
+    admin = admin_connection()
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
+        cursor.execute(f'create database "{TEST_DATABASE}"')
+        cursor.execute(f"drop role if exists {TEST_ROLE}")
+        cursor.execute(f"create role {TEST_ROLE} login")
+    connection = admin_connection(TEST_DATABASE)
+    write_mart(connection, mart_rows(), placeholder="%s")
+    with connection.cursor() as cursor:
+        cursor.execute("revoke create on schema marts from public")
+        cursor.execute(f"grant usage on schema marts to {TEST_ROLE}")
+        cursor.execute(f"grant select on all tables in schema marts to {TEST_ROLE}")
+    connection.commit()
+    yield connection
+    connection.close()
+    with admin.cursor() as cursor:
+        cursor.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
+        cursor.execute(f"drop role if exists {TEST_ROLE}")
+    admin.close()
+
+
+def source_for_test_db() -> PostgresSource:
+    env = postgres_env(TEST_DATABASE)
+    return PostgresSource(
+        host=env["PGHOST"],
+        port=int(env["PGPORT"]),
+        dbname=TEST_DATABASE,
+        user=TEST_ROLE,
+    )
+
+
+def config_for_test_db() -> ApiConfig:
+    env = postgres_env(TEST_DATABASE)
+    return ApiConfig(
+        warehouse="postgres",
+        pg_host=env["PGHOST"],
+        pg_port=int(env["PGPORT"]),
+        pg_database=TEST_DATABASE,
+        pg_user=TEST_ROLE,
+        refresh_seconds=0,
+    )
+
+
+def test_create_app_reads_the_postgres_mart(pg_mart):
+    client = falcon.testing.TestClient(create_app(config_for_test_db()))
+    answer = client.simulate_post("/api/vouchervalue", json=BODY).json
+    assert answer["voucher_amount"] == 1500
+    assert answer["built_at"] == "2025-01-01T03:00:00Z"
+    assert client.simulate_get("/ready").json["source"].startswith("postgres://")
+
+
+def test_a_new_postgres_build_is_swapped_in_and_half_builds_refused(pg_mart):
+    store = SnapshotStore(source_for_test_db(), refresh_seconds=0)
+    client = falcon.testing.TestClient(create_app(config_for_test_db(), store=store))
+    assert store.refresh()
+    with pg_mart.cursor() as cursor:
+        # One table of the next build has landed, the others have not.
+        cursor.execute(
+            "update marts.voucher_segment_modes set built_at = %s", [NEW_BUILD]
+        )
+    pg_mart.commit()
+    assert store.refresh() is False
+    assert "different builds" in client.simulate_get("/ready").json["reason"]
+    assert (
+        client.simulate_post("/api/vouchervalue", json=BODY).json["voucher_amount"]
+        == 1500
+    )
+    try:
+        with pg_mart.cursor() as cursor:
+            for table in ("voucher_country_modes", "voucher_amount_counts"):
+                cursor.execute(f"update marts.{table} set built_at = %s", [NEW_BUILD])
+            cursor.execute(
+                "update marts.voucher_segment_modes set voucher_amount = 1234 "
+                "where country_code = 'Peru' and segment_variant = '5-13'"
+            )
+        pg_mart.commit()
+        assert store.refresh() is True
+        answer = client.simulate_post("/api/vouchervalue", json=BODY).json
+        assert (answer["voucher_amount"], answer["built_at"]) == (
+            1234,
+            "2025-02-01T04:00:00Z",
+        )
+    finally:
+        write_mart(pg_mart, mart_rows(), placeholder="%s")
+        with pg_mart.cursor() as cursor:
+            cursor.execute(f"grant select on all tables in schema marts to {TEST_ROLE}")
+        pg_mart.commit()
+
+
+def test_losing_the_warehouse_keeps_the_last_snapshot(pg_mart):
+    store = SnapshotStore(source_for_test_db(), refresh_seconds=0)
+    client = falcon.testing.TestClient(create_app(config_for_test_db(), store=store))
+    assert store.refresh()
+    admin = admin_connection()
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"alter role {TEST_ROLE} nologin")
+    try:
+        assert store.refresh() is False
+        ready = client.simulate_get("/ready")
+        assert ready.status_code == 200
+        assert ready.json["status"] == "stale"
+        assert "not permitted to log in" in ready.json["reason"]
+        assert client.simulate_post("/api/vouchervalue", json=BODY).status_code == 200
+        # A fresh process that never had a snapshot answers 503.
+        cold = SnapshotStore(source_for_test_db(), refresh_seconds=0)
+        cold.refresh()
+        cold_client = falcon.testing.TestClient(
+            create_app(config_for_test_db(), store=cold)
+        )
+        assert (
+            cold_client.simulate_post("/api/vouchervalue", json=BODY).status_code == 503
+        )
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"alter role {TEST_ROLE} login")
+        admin.close()
+
+
+def test_an_unreachable_server_is_503_without_a_snapshot():
+    source = PostgresSource(host="127.0.0.1", port=1, dbname="x", user="x")
+    store = SnapshotStore(source, refresh_seconds=0)
+    store.refresh()
+    client = falcon.testing.TestClient(create_app(TEST_ONLY_CONFIG, store=store))
+    response = client.simulate_post("/api/vouchervalue", json=BODY)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "warehouse unavailable" in response.json["detail"]
+
+
+TEST_ONLY_CONFIG = ApiConfig(refresh_seconds=0)
+
+
+# The real pipeline's database and role ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pipeline_database():
+    """PGDATABASE as the pipeline left it, read as VOUCHER_API_PGUSER."""
+    import psycopg2
+
+    require(postgres_reachable(), UNREACHABLE)
+    database = os.environ.get("PGDATABASE", "voucher")
+    role = os.environ.get("VOUCHER_API_PGUSER", "voucher_api")
+    env = postgres_env(database)
+    try:
+        connection = psycopg2.connect(
+            host=env["PGHOST"],
+            port=env["PGPORT"],
+            dbname=database,
+            user=role,
+            password=os.environ.get("VOUCHER_API_PGPASSWORD") or None,
+            connect_timeout=3,
+        )
+    except psycopg2.OperationalError as error:
+        require(False, f"no pipeline database {database!r} readable as {role}: {error}")
+    with connection.cursor() as cursor:
+        cursor.execute("select to_regclass('marts.voucher_segment_modes')")
+        built = cursor.fetchone()[0] is not None
+    connection.rollback()
+    if not built:
+        connection.close()
+        require(False, f"the pipeline has not built the marts in {database!r}")
+    yield connection
+    connection.close()
+
+
+def pipeline_config() -> ApiConfig:
+    env = postgres_env(os.environ.get("PGDATABASE", "voucher"))
+    return ApiConfig.from_env({**os.environ, **env, "DBT_TARGET": "postgres"})
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "insert into marts.voucher_segment_modes (country_code) values ('Mars')",
+        "update marts.voucher_country_modes set voucher_amount = 1",
+        "delete from marts.voucher_amount_counts",
+        "truncate marts.segment_definitions",
+        "drop table marts.voucher_country_modes",
+        "alter table marts.voucher_country_modes add column x int",
+        "create table marts.api_was_here (x int)",
+        "create table public.api_was_here (x int)",
+        "create schema api_was_here",
+    ],
+)
+def test_the_api_role_cannot_write(pipeline_database, statement):
+    import psycopg2
+
+    with (
+        pytest.raises(psycopg2.errors.InsufficientPrivilege),
+        pipeline_database.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    pipeline_database.rollback()
+
+
+def test_the_api_role_can_read_every_mart_table(pipeline_database):
+    with pipeline_database.cursor() as cursor:
+        for table in (
+            "segment_definitions",
+            "voucher_segment_modes",
+            "voucher_country_modes",
+            "voucher_amount_counts",
+        ):
+            cursor.execute(f"select count(*) from marts.{table}")
+            assert cursor.fetchone()[0] > 0, table
+    pipeline_database.rollback()
+
+
+def test_the_api_serves_the_real_postgres_mart(pipeline_database):
+    client = falcon.testing.TestClient(create_app(pipeline_config()))
+    assert client.simulate_get("/ready").json["status"] == "ready"
+    catalogue = client.simulate_get("/api/segments").json
+    assert [s["segment_name"] for s in catalogue["segments"]] == SEGMENT_NAMES
+    definitions = {
+        (
+            s["segment_name"],
+            v["segment_variant"],
+            s["measure"],
+            v["lower_bound"],
+            v["upper_bound"],
+        )
+        for s in catalogue["segments"]
+        for v in s["variants"]
+    }
+    assert definitions == set(seed_definitions())
+    country = catalogue["countries"][0]["country_code"]
+    for body in (
+        {
+            "country_code": country,
+            "segment_name": "frequent_segment",
+            "total_orders": 15,
+        },
+        {
+            "country_code": country.upper(),
+            "segment_name": "recency_segment",
+            "last_order_ts": "2018-05-03 00:00:00",
+            "as_of": "2019-01-01",
+        },
+    ):
+        response = client.simulate_post("/api/vouchervalue", json=body)
+        assert response.status_code == 200, response.json
+        assert isinstance(response.json["voucher_amount"], int)
