@@ -179,3 +179,54 @@ def test_a_file_without_the_marts_is_unavailable(tmp_path):
     store.refresh()
     assert store.current is None
     assert "segment_definitions" in store.status().reason
+
+
+def test_the_api_serves_the_real_duckdb_mart():
+    """The pipeline's own output (make test builds it before pytest)."""
+    import os
+
+    from api.openapi import SEGMENT_NAMES
+    from tests.api.fake_mart import seed_definitions
+    from tests.conftest import REPO_ROOT, require
+
+    path = Path(os.environ.get("DUCKDB_PATH", "warehouse/voucher.duckdb"))
+    path = path if path.is_absolute() else REPO_ROOT / path
+    require(path.is_file(), f"no pipeline output at {path}: run make pipeline first")
+    client = falcon.testing.TestClient(create_app(config_for(path)))
+    ready = client.simulate_get("/ready")
+    assert ready.status_code == 200 and ready.json["status"] == "ready", ready.json
+    catalogue = client.simulate_get("/api/segments").json
+    assert [s["segment_name"] for s in catalogue["segments"]] == SEGMENT_NAMES
+    definitions = {
+        (
+            s["segment_name"],
+            v["segment_variant"],
+            s["measure"],
+            v["lower_bound"],
+            v["upper_bound"],
+        )
+        for s in catalogue["segments"]
+        for v in s["variants"]
+    }
+    assert definitions == set(seed_definitions())
+    for country in catalogue["countries"]:
+        body = {
+            "country_code": f"  {country['country_code'].lower()} ",
+            "segment_name": "recency_segment",
+            "last_order_ts": "2018-05-03 00:00:00",
+            "first_order_ts": "2017-05-03 00:00:00",
+            "total_orders": 15,
+            "as_of": "2019-01-01",
+        }
+        answer = client.simulate_post("/api/vouchervalue", json=body).json
+        assert answer["country_code"] == country["country_code"]
+        assert answer["segment_variant"] == "180+"
+        variant = next(
+            v
+            for s in country["segments"]
+            if s["segment_name"] == "recency_segment"
+            for v in s["variants"]
+            if v["segment_variant"] == "180+"
+        )
+        expected = variant["voucher_amount"] or country["fallback"]["voucher_amount"]
+        assert answer["voucher_amount"] == expected
