@@ -21,6 +21,7 @@ from api.sources import MartSource, WarehouseUnavailable
 log = logging.getLogger("api.snapshot")
 
 _NEVER = object()
+_RETRY_WHEN_EMPTY_SECONDS = 1.0
 # Stores whose refresher thread runs; SIGHUP asks all of them to check now.
 _RUNNING_STORES: weakref.WeakSet[SnapshotStore] = weakref.WeakSet()
 
@@ -167,7 +168,11 @@ class SnapshotStore:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(self._refresh_seconds)
+            # Without any snapshot every request fails: try again sooner.
+            pause = self._refresh_seconds
+            if self._current is None:
+                pause = min(pause, _RETRY_WHEN_EMPTY_SECONDS)
+            self._wake.wait(pause)
             self._wake.clear()
             if self._stopping.is_set():
                 return

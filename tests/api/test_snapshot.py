@@ -244,3 +244,20 @@ def test_no_request_ever_sees_half_a_snapshot(fake_source, store):
     finally:
         stop.set()
         swapper.join()
+
+
+def test_without_a_snapshot_the_refresher_retries_soon():
+    # A worker that boots while dbt holds the file must not wait a full interval.
+    source = InMemorySource()
+    source.failure = "locked"
+    store = SnapshotStore(source, refresh_seconds=3600)
+    store.start()
+    try:
+        assert store.current is None
+        source.failure = None
+        deadline = time.monotonic() + 5
+        while store.current is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.current is not None
+    finally:
+        store.stop()

@@ -1,0 +1,270 @@
+"""End to end: gunicorn for real on a free localhost port, over a DuckDB mart.
+
+The default (ASGI) entry point gets the issue's requests, a new build landing
+while it serves, a chunked body over the limit and a schemathesis run over
+HTTP; the WSGI entry point gets the in-place refresh on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.api.fake_mart import mart_rows, write_mart
+from tests.api.test_snapshot import NEW_BUILD
+from tests.conftest import REPO_ROOT
+
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+SEED_REQUESTS = [
+    {
+        "customer_id": 123,
+        "country_code": "Peru",
+        "last_order_ts": "2018-05-03 00:00:00",
+        "first_order_ts": "2017-05-03 00:00:00",
+        "total_orders": 15,
+        "segment_name": "recency_segment",
+    },
+    {
+        "customer_id": 123,
+        "country_code": "Peru",
+        "last_order_ts": "2020-03-22 00:00:00+00:00",
+        "first_order_ts": "2014-04-17T05:30:00.000+05:30",
+        "total_orders": 15,
+        "segment_name": "frequent_segment",
+    },
+]
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    def request(self, method, path, body=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            payload = None if body is None else json.dumps(body).encode()
+            all_headers = {"Content-Type": "application/json", **(headers or {})}
+            connection.request(method, path, body=payload, headers=all_headers)
+            response = connection.getresponse()
+            data = response.read()
+            return (
+                response.status,
+                dict(response.getheaders()),
+                json.loads(data or b"null"),
+            )
+        finally:
+            connection.close()
+
+    def workers(self) -> list[int]:
+        children = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    children.append(int(entry.name))
+        return children
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_duckdb(path: Path, rows) -> None:
+    connection = duckdb.connect(str(path))
+    try:
+        write_mart(connection, rows)
+    finally:
+        connection.close()
+
+
+def start_server(tmp_path: Path, app: str, **env: str) -> Iterator[Server]:
+    port = free_port()
+    log = tmp_path / f"gunicorn-{port}.log"
+    process = subprocess.Popen(
+        [str(GUNICORN), "--config", "api/gunicorn.conf.py", app],
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "PORT": str(port),
+            "DBT_TARGET": "duckdb",
+            "DUCKDB_PATH": str(tmp_path / "voucher.duckdb"),
+            "VOUCHER_API_KEY": "",
+            "WEB_CONCURRENCY": "2",
+            **env,
+        },
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(port, process, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log.read_text()
+            # Every worker loads its own snapshot at boot; wait for all of them.
+            if log.read_text().count('"snapshot loaded"') >= 2:
+                try:
+                    if server.request("GET", "/ready")[0] == 200:
+                        break
+                except OSError:
+                    pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def asgi_server(tmp_path) -> Iterator[Server]:
+    write_duckdb(tmp_path / "voucher.duckdb", mart_rows())
+    yield from start_server(tmp_path, "api.asgi:app", VOUCHER_API_REFRESH_SECONDS="0.2")
+
+
+@pytest.fixture
+def wsgi_server(tmp_path) -> Iterator[Server]:
+    write_duckdb(tmp_path / "voucher.duckdb", mart_rows())
+    yield from start_server(
+        tmp_path, "api.wsgi:app", VOUCHER_API_REFRESH_SECONDS="3600"
+    )
+
+
+def wait_for_build(server: Server, built_at: str, body: dict) -> None:
+    deadline = time.monotonic() + 15
+    seen: set[str] = set()
+    while time.monotonic() < deadline:
+        seen = set()
+        for _ in range(8):  # several requests: each worker has its own snapshot
+            status, _, answer = server.request("POST", "/api/vouchervalue", body)
+            assert status == 200, answer
+            seen.add(answer["built_at"])
+        if seen == {built_at}:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"still serving {seen}")
+
+
+def test_seed_requests_over_real_http(asgi_server):
+    first, second = SEED_REQUESTS
+    status, headers, answer = asgi_server.request(
+        "POST", "/api/vouchervalue", first, {"X-Request-ID": "e2e-1"}
+    )
+    assert status == 200
+    assert headers["x-request-id"] == "e2e-1"
+    assert headers["content-type"] == "application/json"
+    assert answer["segment_variant"] == "180+"
+    assert answer["voucher_amount"] == 4500
+    assert answer["source"] == "segment"
+    status, _, answer = asgi_server.request("POST", "/api/vouchervalue", second)
+    assert status == 200
+    assert (answer["segment_variant"], answer["voucher_amount"]) == ("14-37", 2000)
+
+    status, headers, problem = asgi_server.request("GET", "/nowhere")
+    assert status == 404 and headers["content-type"] == "application/problem+json"
+
+    # One JSON access log line per request, carrying the request id.
+    deadline = time.monotonic() + 5
+    while "e2e-1" not in asgi_server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = [json.loads(line) for line in asgi_server.log.read_text().splitlines()]
+    access = [line for line in lines if line.get("logger") == "api.access"]
+    assert any(
+        line["request_id"] == "e2e-1" and line["status"] == 200 for line in access
+    )
+
+
+def test_a_new_build_is_served_without_a_restart(asgi_server, tmp_path):
+    workers_before = sorted(asgi_server.workers())
+    assert len(workers_before) == 2
+    body = SEED_REQUESTS[1]
+    write_duckdb(tmp_path / "voucher.duckdb", mart_rows(NEW_BUILD, peru_shift=10))
+    wait_for_build(asgi_server, "2025-02-01T04:00:00Z", body)
+    assert (
+        asgi_server.request("POST", "/api/vouchervalue", body)[2]["voucher_amount"]
+        == 2010
+    )
+    assert sorted(asgi_server.workers()) == workers_before  # nobody restarted
+
+
+def test_sighup_to_a_worker_refreshes_in_place(wsgi_server, tmp_path):
+    body = SEED_REQUESTS[1]
+    workers = sorted(wsgi_server.workers())
+    write_duckdb(tmp_path / "voucher.duckdb", mart_rows(NEW_BUILD, peru_shift=10))
+    time.sleep(0.5)
+    # The refresher sleeps for an hour: only the signal can explain a swap.
+    assert wsgi_server.request("POST", "/api/vouchervalue", body)[2]["built_at"] == (
+        "2025-01-01T03:00:00Z"
+    )
+    for pid in workers:
+        os.kill(pid, signal.SIGHUP)
+    wait_for_build(wsgi_server, "2025-02-01T04:00:00Z", body)
+    assert sorted(wsgi_server.workers()) == workers
+
+
+def test_chunked_body_over_the_limit_is_413(asgi_server):
+    connection = http.client.HTTPConnection("127.0.0.1", asgi_server.port, timeout=10)
+    try:
+        chunks = (b" " * 8192 for _ in range(10))  # 80 KiB, no Content-Length
+        connection.request(
+            "POST",
+            "/api/vouchervalue",
+            body=chunks,
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        assert response.status == 413
+        assert response.getheader("content-type") == "application/problem+json"
+    finally:
+        connection.close()
+
+
+def test_schemathesis_over_http_against_the_asgi_worker(asgi_server):
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.config import SchemathesisConfig
+
+    schema = schemathesis.openapi.from_url(
+        f"http://127.0.0.1:{asgi_server.port}/openapi.json",
+        config=SchemathesisConfig.from_dict(
+            {
+                "seed": 7,
+                "checks": {"positive_data_acceptance": {"enabled": False}},
+            }
+        ),
+    )
+    lookup = schema["/api/vouchervalue"]["POST"]
+    statuses = []
+
+    @given(case=lookup.as_strategy())
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    def fuzz(case):
+        response = case.call_and_validate()
+        statuses.append(response.status_code)
+
+    fuzz()
+    assert len(statuses) >= 150
+    assert max(statuses) < 500
