@@ -10,9 +10,11 @@ from typing import Final
 RAW_SCHEMA: Final = "raw"
 VOUCHERS_TABLE: Final = "vouchers"
 LOAD_LOG_TABLE: Final = "load_log"
-# Staging tables are named <prefix><load id hex>; anything with the prefix that is
-# still around when a load starts is debris from a killed load.
+# Staging tables are named <prefix><load id hex>[_<stream>]; anything with the
+# prefix that is still around when a load starts is debris from a killed load.
 STAGING_PREFIX: Final = "_vouchers_staging_"
+# PostgreSQL only: the child tables of raw.vouchers that hold the current load.
+LOADED_PREFIX: Final = "_vouchers_loaded_"
 
 # Columns every source file must have, in the order they are stored.
 SOURCE_COLUMNS: Final[tuple[str, ...]] = (

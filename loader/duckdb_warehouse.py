@@ -1,0 +1,164 @@
+"""Replace ``raw.vouchers`` in a DuckDB file with one source file's rows.
+
+The rows go into a new staging table that is swapped in (old table dropped, staging
+renamed) in the same transaction, so until the commit the previous table is what
+everyone sees and a failure or a killed process leaves it as it was. DuckDB views
+bind by name, so dbt's staging views keep working across the swap.
+"""
+
+import contextlib
+import logging
+from collections.abc import Iterable
+
+import duckdb
+import pyarrow as pa
+
+from loader.errors import WarehouseError, first_line
+from loader.load_run import LoadRun, utc_now
+from loader.prefetch import Prefetcher
+from loader.raw_schema import (
+    BATCH_COLUMNS,
+    LOAD_CONSTANT_COLUMNS,
+    LOAD_LOG_DDL,
+    LOAD_LOG_TABLE,
+    RAW_SCHEMA,
+    STAGING_PREFIX,
+    VOUCHERS_TABLE,
+    quote_identifier,
+    vouchers_ddl,
+)
+from loader.settings import DuckDBSettings
+
+log = logging.getLogger(__name__)
+
+_INCOMING_VIEW = "_loader_incoming_batches"
+
+
+def replace_vouchers(
+    settings: DuckDBSettings,
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    run: LoadRun,
+) -> int:
+    """Swap the rows of ``batches`` in as ``raw.vouchers``; return the row count.
+
+    An exception raised while iterating ``batches`` propagates unchanged after the
+    transaction has been rolled back.
+    """
+    connection = _connect(settings)
+    try:
+        _prepare_schema(connection)
+        return _swap_in(connection, schema, batches, run)
+    except duckdb.Error as error:
+        raise WarehouseError(f"DuckDB {settings.path}: {first_line(error)}") from None
+    finally:
+        connection.close()
+
+
+def _connect(settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
+    try:
+        settings.path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(settings.path))
+    except (duckdb.Error, OSError) as error:
+        raise WarehouseError(
+            f"cannot open DuckDB database {settings.path}: {first_line(error)}"
+        ) from None
+
+
+def _prepare_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(f"create schema if not exists {RAW_SCHEMA}")
+    connection.execute(LOAD_LOG_DDL)
+    leftovers = connection.execute(
+        "select table_name from duckdb_tables()"
+        " where schema_name = ? and starts_with(table_name, ?)",
+        [RAW_SCHEMA, STAGING_PREFIX],
+    ).fetchall()
+    for (name,) in leftovers:
+        # Each load is one transaction, so these only exist if something else
+        # committed a staging table; they would otherwise pile up unseen.
+        log.warning(
+            "dropping leftover staging table",
+            extra={"event": "leftover_dropped", "table": f"{RAW_SCHEMA}.{name}"},
+        )
+        connection.execute(f"drop table {RAW_SCHEMA}.{quote_identifier(name)}")
+
+
+def _swap_in(
+    connection: duckdb.DuckDBPyConnection,
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    run: LoadRun,
+) -> int:
+    staging_name = STAGING_PREFIX + run.staging_suffix
+    staging = f"{RAW_SCHEMA}.{quote_identifier(staging_name)}"
+    target = f"{RAW_SCHEMA}.{VOUCHERS_TABLE}"
+    columns = [quote_identifier(name) for name in BATCH_COLUMNS]
+    connection.execute("begin transaction")
+    try:
+        connection.execute(vouchers_ddl(staging))
+        # Decoding the next batches in a thread overlaps with DuckDB's insert.
+        with Prefetcher(batches) as prefetched:
+            incoming = _RememberingIterator(prefetched)
+            connection.register(
+                _INCOMING_VIEW, pa.RecordBatchReader.from_batches(schema, incoming)
+            )
+            try:
+                (row_count,) = connection.execute(
+                    f"insert into {staging}"
+                    f" ({', '.join(columns + list(LOAD_CONSTANT_COLUMNS))})"
+                    f" select {', '.join(columns)}, ?, ?, ? from {_INCOMING_VIEW}",
+                    [run.source_file, run.load_id, run.started_at],
+                ).fetchone()
+            except duckdb.Error:
+                # DuckDB wraps errors raised by the batch iterator; re-raise the
+                # original so a bad file is reported as such.
+                if incoming.failure is not None:
+                    raise incoming.failure from None
+                raise
+            finally:
+                connection.unregister(_INCOMING_VIEW)
+        connection.execute(f"drop table if exists {target}")
+        connection.execute(
+            f"alter table {staging} rename to {quote_identifier(VOUCHERS_TABLE)}"
+        )
+        connection.execute(
+            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values"
+            " (?, 'duckdb', ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run.load_id,
+                run.source_file,
+                run.source_path,
+                run.source_sha256,
+                run.source_size_bytes,
+                row_count,
+                run.started_at,
+                utc_now(),
+            ],
+        )
+        connection.execute("commit")
+    except BaseException:
+        # The connection may be what failed; the original error matters more.
+        with contextlib.suppress(duckdb.Error):
+            connection.execute("rollback")
+        raise
+    return row_count
+
+
+class _RememberingIterator:
+    """Iterate ``batches`` and keep the exception that ended the iteration, if any."""
+
+    def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
+        self._batches = iter(batches)
+        self.failure: BaseException | None = None
+
+    def __iter__(self) -> "_RememberingIterator":
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        try:
+            return next(self._batches)
+        except StopIteration:
+            raise
+        except BaseException as error:
+            self.failure = error
+            raise

@@ -1,0 +1,27 @@
+"""What identifies one load: its id, its source and when it started."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    """Current UTC time without a zone, as the warehouses' ``timestamp`` holds it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """The metadata written to every row of a load and to ``raw.load_log``."""
+
+    source_file: str
+    source_path: str
+    source_sha256: str
+    source_size_bytes: int
+    load_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def staging_suffix(self) -> str:
+        """A suffix unique to this load, usable in a table name."""
+        return self.load_id.replace("-", "")

@@ -1,0 +1,306 @@
+"""Replace the rows of ``raw.vouchers`` in PostgreSQL, atomically, with COPY.
+
+``raw.vouchers`` is a parent table that holds no rows itself; the loaded rows live
+in child tables that inherit from it. A load COPYs the file into new staging
+tables, one per parallel COPY stream, each in its own connection, and then in one
+short transaction drops the previous children, attaches the new ones and writes
+``raw.load_log``. So:
+
+- until that commit every reader sees the previous rows, and a bad file, a
+  killed process or a lost server leave them untouched (staging tables a killed
+  load leaves behind are dropped by the next load);
+- the parent keeps its identity, so the views dbt builds on ``raw.vouchers``
+  survive a reload (a drop-and-rename swap would break them: PostgreSQL views
+  bind to a table's identity, not its name);
+- several COPY streams keep several server cores busy, which one stream cannot.
+"""
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg2
+import psycopg2.extensions
+import pyarrow as pa
+from psycopg2 import sql
+
+from loader.errors import WarehouseError, first_line
+from loader.load_run import LoadRun, utc_now
+from loader.postgres_copy import (
+    CopyCancelled,
+    copy_into_new_table,
+    csv_chunks,
+    internal_errors_logged,
+)
+from loader.prefetch import Prefetcher
+from loader.raw_schema import (
+    LOAD_LOG_DDL,
+    LOAD_LOG_TABLE,
+    LOADED_PREFIX,
+    RAW_SCHEMA,
+    SOURCE_COLUMNS,
+    STAGING_PREFIX,
+    VOUCHERS_TABLE,
+    quote_identifier,
+    vouchers_ddl,
+)
+from loader.settings import PostgresSettings
+
+log = logging.getLogger(__name__)
+
+_MAINTENANCE_DATABASE = "postgres"
+# One server backend per stream; two keep a 2-core server busy while this
+# process renders CSV, more mostly add contention.
+COPY_STREAMS = 2
+# Session advisory lock serializing loads into one database ("vouc" in ASCII),
+# so one load never sweeps up another's staging tables.
+_LOAD_LOCK_KEY = 0x766F7563
+# A reader holding raw.vouchers longer than this fails the swap instead of
+# leaving it (and every query queued behind its lock) waiting forever.
+_LOCK_TIMEOUT = "60s"
+_PARENT = f"{RAW_SCHEMA}.{VOUCHERS_TABLE}"
+_EXPECTED_COLUMNS = [
+    *((name, "text") for name in SOURCE_COLUMNS),
+    ("_source_file", "text"),
+    ("_source_row_number", "bigint"),
+    ("_load_id", "text"),
+    ("_loaded_at", "timestamp without time zone"),
+]
+
+
+def ensure_database(settings: PostgresSettings) -> bool:
+    """Create the database named in ``settings`` if missing; True if created."""
+    if settings.database == _MAINTENANCE_DATABASE:
+        return False
+    connection = _connect(settings, _MAINTENANCE_DATABASE)
+    try:
+        connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select 1 from pg_database where datname = %s", [settings.database]
+            )
+            if cursor.fetchone():
+                return False
+            try:
+                cursor.execute(
+                    sql.SQL("create database {}").format(
+                        sql.Identifier(settings.database)
+                    )
+                )
+            except psycopg2.errors.DuplicateDatabase:
+                return False  # created concurrently, e.g. by a parallel CI job
+    except psycopg2.Error as error:
+        raise WarehouseError(
+            f"cannot create database {settings.database!r} on"
+            f" {settings.host}:{settings.port}: {first_line(error)}"
+        ) from None
+    finally:
+        connection.close()
+    log.info(
+        "created database",
+        extra={"event": "database_created", "database": settings.database},
+    )
+    return True
+
+
+def replace_vouchers(
+    settings: PostgresSettings,
+    batches: Iterable[pa.RecordBatch],
+    run: LoadRun,
+) -> int:
+    """Replace the rows of ``raw.vouchers`` with ``batches``; return the row count.
+
+    An exception raised while iterating ``batches`` propagates unchanged after
+    the new rows have been discarded.
+    """
+    ensure_database(settings)
+    control = _connect(settings, settings.database)
+    staging = [
+        f"{STAGING_PREFIX}{run.staging_suffix}_{stream}"
+        for stream in range(COPY_STREAMS)
+    ]
+    swapped = False
+    try:
+        _lock_loads(control, settings)
+        _prepare(control)
+        row_count = _copy_in_parallel(settings, staging, batches, run)
+        _swap(control, staging, run, row_count)
+        swapped = True
+        return row_count
+    except psycopg2.Error as error:
+        raise WarehouseError(
+            f"PostgreSQL {settings.describe()}: {first_line(error)}"
+        ) from None
+    finally:
+        if not swapped:
+            _drop_quietly(control, staging)
+        control.close()  # also releases the advisory lock
+
+
+def _connect(
+    settings: PostgresSettings, database: str
+) -> psycopg2.extensions.connection:
+    try:
+        return psycopg2.connect(**settings.connect_kwargs(database))
+    except psycopg2.Error as error:
+        raise WarehouseError(
+            f"cannot connect to PostgreSQL {settings.user}@{settings.host}:"
+            f"{settings.port}/{database}: {first_line(error)}"
+        ) from None
+
+
+def _lock_loads(
+    control: psycopg2.extensions.connection, settings: PostgresSettings
+) -> None:
+    control.autocommit = True
+    with control.cursor() as cursor:
+        cursor.execute("select pg_try_advisory_lock(%s)", [_LOAD_LOCK_KEY])
+        (locked,) = cursor.fetchone()
+    if not locked:
+        raise WarehouseError(
+            f"PostgreSQL {settings.describe()}: another load into {_PARENT}"
+            " is running; try again when it has finished"
+        )
+
+
+def _prepare(control: psycopg2.extensions.connection) -> None:
+    """Create the raw schema, the log and the parent; drop leftover staging."""
+    control.autocommit = False
+    with control.cursor() as cursor:
+        cursor.execute(f"create schema if not exists {RAW_SCHEMA}")
+        cursor.execute(LOAD_LOG_DDL)
+        for name in _tables_named(cursor, STAGING_PREFIX):
+            log.warning(
+                "dropping staging table left by an interrupted load",
+                extra={"event": "leftover_dropped", "table": f"{RAW_SCHEMA}.{name}"},
+            )
+            cursor.execute(f"drop table {RAW_SCHEMA}.{quote_identifier(name)}")
+        cursor.execute(
+            "select column_name, data_type from information_schema.columns"
+            " where table_schema = %s and table_name = %s order by ordinal_position",
+            [RAW_SCHEMA, VOUCHERS_TABLE],
+        )
+        existing = [tuple(row) for row in cursor.fetchall()]
+        if existing and existing != _EXPECTED_COLUMNS:
+            # A table from before the current column contract: its dependent
+            # views would not fit the new shape either (dbt rebuilds them).
+            log.warning(
+                "recreating raw table with a different shape",
+                extra={"event": "table_recreated", "table": _PARENT},
+            )
+            cursor.execute(f"drop table {_PARENT} cascade")
+        if existing != _EXPECTED_COLUMNS:
+            cursor.execute(vouchers_ddl(_PARENT))
+    control.commit()
+
+
+def _copy_in_parallel(
+    settings: PostgresSettings,
+    tables: list[str],
+    batches: Iterable[pa.RecordBatch],
+    run: LoadRun,
+) -> int:
+    """COPY ``batches`` into new tables, one stream each; return the row count."""
+    cancelled = threading.Event()
+
+    def copy_stream(table: str) -> int:
+        connection = _connect(settings, settings.database)
+        try:
+            qualified = f"{RAW_SCHEMA}.{quote_identifier(table)}"
+            return copy_into_new_table(connection, qualified, chunks, run, cancelled)
+        except BaseException:
+            cancelled.set()  # stop the sibling streams early
+            raise
+        finally:
+            connection.close()
+
+    with (
+        internal_errors_logged(),
+        Prefetcher(csv_chunks(batches)) as chunks,
+        ThreadPoolExecutor(len(tables), thread_name_prefix="loader-copy") as pool,
+    ):
+        futures = [pool.submit(copy_stream, table) for table in tables]
+        try:
+            outcomes = [_outcome(future.result) for future in futures]
+        except BaseException:
+            cancelled.set()  # e.g. Ctrl-C in this thread: stop the streams
+            raise
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if errors:
+        # Prefer the cause (a bad file, the server) over the streams it cancelled.
+        errors.sort(key=lambda error: isinstance(error, CopyCancelled))
+        if isinstance(errors[0], CopyCancelled):
+            raise WarehouseError("the load was cancelled")
+        raise errors[0]
+    return sum(outcomes)  # type: ignore[arg-type]
+
+
+def _outcome(result) -> int | BaseException:  # noqa: ANN001
+    try:
+        return result()
+    except Exception as error:
+        return error
+
+
+def _swap(
+    control: psycopg2.extensions.connection,
+    staging: list[str],
+    run: LoadRun,
+    row_count: int,
+) -> None:
+    """In one transaction: drop the old children, attach the new, log the load."""
+    with control.cursor() as cursor:
+        cursor.execute(f"set local lock_timeout = '{_LOCK_TIMEOUT}'")
+        cursor.execute(
+            "select child.relname from pg_inherits"
+            " join pg_class as child on child.oid = pg_inherits.inhrelid"
+            " where pg_inherits.inhparent = %s::regclass",
+            [_PARENT],
+        )
+        for (old,) in cursor.fetchall():
+            cursor.execute(f"drop table {RAW_SCHEMA}.{quote_identifier(old)}")
+        # The parent is meant to stay empty; clear rows written to it directly.
+        cursor.execute(f"truncate only {_PARENT}")
+        for stream, name in enumerate(staging):
+            table = f"{RAW_SCHEMA}.{quote_identifier(name)}"
+            loaded = f"{LOADED_PREFIX}{run.staging_suffix}_{stream}"
+            cursor.execute(f"alter table {table} inherit {_PARENT}")
+            cursor.execute(f"alter table {table} rename to {quote_identifier(loaded)}")
+        cursor.execute(
+            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values"
+            " (%s, 'postgres', %s, %s, %s, %s, %s, %s, %s)",
+            [
+                run.load_id,
+                run.source_file,
+                run.source_path,
+                run.source_sha256,
+                run.source_size_bytes,
+                row_count,
+                run.started_at,
+                utc_now(),
+            ],
+        )
+    control.commit()
+
+
+def _tables_named(cursor: psycopg2.extensions.cursor, prefix: str) -> list[str]:
+    cursor.execute(
+        "select table_name from information_schema.tables"
+        " where table_schema = %s and starts_with(table_name, %s)",
+        [RAW_SCHEMA, prefix],
+    )
+    return [name for (name,) in cursor.fetchall()]
+
+
+def _drop_quietly(control: psycopg2.extensions.connection, staging: list[str]) -> None:
+    """Drop this load's staging tables; a dead connection leaves them to the next."""
+    with contextlib.suppress(psycopg2.Error):
+        control.rollback()
+        control.autocommit = True
+        with control.cursor() as cursor:
+            for name in staging:
+                cursor.execute(
+                    f"drop table if exists {RAW_SCHEMA}.{quote_identifier(name)}"
+                )

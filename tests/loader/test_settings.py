@@ -1,0 +1,66 @@
+"""Target and connection settings from the environment (loader.settings)."""
+
+from pathlib import Path
+
+import pytest
+
+from loader.errors import ConfigError
+from loader.settings import (
+    Target,
+    duckdb_settings,
+    postgres_settings,
+    resolve_target,
+)
+
+
+def test_target_defaults_to_duckdb() -> None:
+    assert resolve_target(None, {}) is Target.DUCKDB
+
+
+def test_target_from_dbt_target_and_overridden_by_option() -> None:
+    assert resolve_target(None, {"DBT_TARGET": "postgres"}) is Target.POSTGRES
+    assert resolve_target("duckdb", {"DBT_TARGET": "postgres"}) is Target.DUCKDB
+
+
+def test_unknown_target_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown target 'oracle'"):
+        resolve_target(None, {"DBT_TARGET": "oracle"})
+
+
+def test_duckdb_path_default_and_override() -> None:
+    assert duckdb_settings({}).path == Path("warehouse/voucher.duckdb")
+    assert duckdb_settings({"DUCKDB_PATH": "/x/y.duckdb"}).path == Path("/x/y.duckdb")
+
+
+def test_postgres_defaults_match_profiles_yml() -> None:
+    settings = postgres_settings({})
+    assert (settings.host, settings.port, settings.user) == (
+        "127.0.0.1",
+        5432,
+        "postgres",
+    )
+    assert (settings.password, settings.database) == ("", "voucher")
+    assert "password" not in settings.connect_kwargs()
+
+
+def test_postgres_from_libpq_variables() -> None:
+    settings = postgres_settings(
+        {
+            "PGHOST": "db",
+            "PGPORT": "6543",
+            "PGUSER": "me",
+            "PGPASSWORD": "secret",
+            "PGDATABASE": "dw",
+        }
+    )
+    kwargs = settings.connect_kwargs()
+    assert kwargs["host"] == "db" and kwargs["port"] == 6543
+    assert kwargs["user"] == "me" and kwargs["password"] == "secret"
+    assert kwargs["dbname"] == "dw"
+    assert settings.connect_kwargs("postgres")["dbname"] == "postgres"
+    assert "secret" not in settings.describe()
+
+
+def test_bad_port_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="PGPORT must be a number"):
+        postgres_settings({"PGPORT": "five"})
