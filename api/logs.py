@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import json.encoder
 import logging
 import os
 import time
@@ -18,6 +19,7 @@ _STANDARD_ATTRS = frozenset(
 # One encoder for every line: json.dumps(..., default=str) would build a new one
 # per call, which is a measurable share of a request here.
 _ENCODER = json.JSONEncoder(default=str)
+_quote = json.encoder.encode_basestring_ascii  # a str as a JSON string literal
 
 
 class JsonFormatter(logging.Formatter):
@@ -58,15 +60,27 @@ class AccessLog:
             enabled = logging.getLogger("api.access").isEnabledFor(logging.INFO)
         self.enabled = enabled
 
-    def record(self, **fields: Any) -> None:
-        entry = {
-            "ts": _utc_timestamp(time.time()),
-            "level": "info",
-            "logger": "api.access",
-            "message": "request",
-            **fields,
-        }
-        self._write(_ENCODER.encode(entry).encode() + b"\n")
+    def record(
+        self,
+        *,
+        request_id: str,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        remote_addr: str | None,
+    ) -> None:
+        # Formatted by hand (strings JSON-escaped): a dict through the encoder
+        # costs twice as much, and this runs for every request.
+        line = (
+            f'{{"ts": "{_utc_timestamp(time.time())}", "level": "info", '
+            f'"logger": "api.access", "message": "request", '
+            f'"request_id": {_quote(request_id)}, "method": {_quote(method)}, '
+            f'"path": {_quote(path)}, "status": {int(status)}, '
+            f'"duration_ms": {duration_ms:.3f}, '
+            f'"remote_addr": {_quote(remote_addr) if remote_addr else "null"}}}\n'
+        )
+        self._write(line.encode())
 
 
 def _write_stderr(line: bytes) -> None:

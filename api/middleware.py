@@ -52,7 +52,7 @@ class RequestLog:
             method=req.method,
             path=req.path,
             status=resp.status_code,
-            duration_ms=round(elapsed_ms, 3),
+            duration_ms=elapsed_ms,
             remote_addr=req.remote_addr,
         )
 
