@@ -1,0 +1,56 @@
+"""The access log: one JSON line per request, with the request id."""
+
+from __future__ import annotations
+
+import json
+
+import falcon.testing
+import pytest
+
+from api.app import create_app, create_asgi_app
+from api.logs import AccessLog, JsonFormatter
+from tests.api.fake_mart import TEST_CONFIG
+
+
+@pytest.mark.parametrize("factory", [create_app, create_asgi_app])
+def test_one_json_line_per_request_with_its_id(factory, store):
+    lines: list[bytes] = []
+    app = factory(TEST_CONFIG, store=store, access_log=AccessLog(lines.append, True))
+    client = falcon.testing.TestClient(app)
+    client.simulate_get("/health", headers={"X-Request-ID": "req-1"})
+    client.simulate_post(
+        "/api/vouchervalue", body=b"{", content_type="application/json"
+    )
+    client.simulate_get('/weird"path\\')
+    assert len(lines) == 3
+    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
+    entries = [json.loads(line) for line in lines]
+    assert entries[0]["request_id"] == "req-1"
+    assert [e["status"] for e in entries] == [200, 400, 404]
+    assert entries[2]["path"] == '/weird"path\\'
+    for entry in entries:
+        assert entry["logger"] == "api.access"
+        assert entry["method"] in ("GET", "POST")
+        assert entry["duration_ms"] >= 0
+        assert entry["ts"].endswith("Z")
+
+
+def test_disabled_access_log_writes_nothing(store):
+    lines: list[bytes] = []
+    app = create_app(
+        TEST_CONFIG, store=store, access_log=AccessLog(lines.append, False)
+    )
+    falcon.testing.TestClient(app).simulate_get("/health")
+    assert lines == []
+
+
+def test_other_logs_are_json_lines_too():
+    import logging
+
+    record = logging.LogRecord(
+        "api.snapshot", logging.WARNING, "", 0, "x %s", ("y",), None
+    )
+    record.reason = "locked"
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "x y" and entry["reason"] == "locked"
+    assert entry["level"] == "warning"
