@@ -85,7 +85,7 @@ def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> N
         "/ready": ReadyResource(store),
         "/openapi.json": OpenApiResource(
             build_openapi(
-                api_key_required=config.api_key is not None,
+                api_key_required=bool(config.api_key),
                 max_body_bytes=config.max_body_bytes,
             )
         ),
