@@ -1,0 +1,75 @@
+"""python -m report [--out PATH] [--target duckdb|postgres]
+
+Reads the dbt marts of the warehouse DBT_TARGET (or --target) points at and
+writes one self-contained HTML report, plus the recency histogram of the
+first country as a PNG beside it for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from report.html import render_report
+from report.marts import read_marts
+from report.sections import build_report
+from report.warehouse import TARGETS, Warehouse, WarehouseError
+
+DEFAULT_OUT = Path("build/report/index.html")
+# The figure the README shows, written beside the report under a stable name.
+README_FIGURE = ("recency_segment", "recency.png")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m report",
+        description="Write the data-quality and exploration report of the marts.",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"HTML file to write (default: {DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        help="warehouse to read (default: $DBT_TARGET, else duckdb)",
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        report = build_report(read_marts(Warehouse.from_env(args.target)))
+    except WarehouseError as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    _write(args.out, render_report(report).encode("utf-8"))
+    written = [args.out]
+    segment, file_name = README_FIGURE
+    if report.countries:
+        histogram = report.histogram(report.countries[0].country_code, segment)
+        if histogram is not None:
+            _write(args.out.with_name(file_name), histogram.image.png)
+            written.append(args.out.with_name(file_name))
+
+    size = args.out.stat().st_size / 1e6
+    print(
+        f"wrote {' and '.join(map(str, written))} ({size:.1f} MB) from "
+        f"{report.source}, build of {report.summary.built_at}"
+    )
+    return 0
+
+
+def _write(path: Path, content: bytes) -> None:
+    """Replace `path` whole, so a reader never sees a half-written file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
