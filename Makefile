@@ -21,7 +21,7 @@ DBT := $(BIN)/dbt --no-version-check
 COMMA := ,
 DBT_VARS := '{"countries": ["$(subst $(COMMA),"$(COMMA) ",$(COUNTRIES))"]}'
 
-.PHONY: setup run pipeline demo-data load build serve test lint postgres clean docs docs-static
+.PHONY: setup run pipeline demo-data load build serve test lint postgres clean docs docs-static report
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ DOCS_PORT ?= 8080
 docs: setup
 	$(DBT) docs generate
 	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+# Self-contained HTML data-quality and EDA report, from the marts only.
+report: setup
+	$(BIN)/python -m report --out build/report/index.html
 
 docs-static: setup
 	$(DBT) docs generate --static
