@@ -10,8 +10,6 @@ import os
 import signal
 import sys
 
-from api.logs import logging_config
-
 # Localhost unless told otherwise (a container sets BIND_HOST=0.0.0.0).
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -35,11 +33,12 @@ control_socket_disable = True
 timeout = 30
 graceful_timeout = 10
 
-# One JSON line per event; the service writes its own access log with the
-# request id, so gunicorn's is off.
+# One JSON line per event on stderr; the service writes its own access log
+# with the request id, so gunicorn's is off (see api.logs.GunicornJsonLogger).
+logger_class = "api.logs.GunicornJsonLogger"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 accesslog = None
 errorlog = "-"
-logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO"))
 
 
 def post_worker_init(worker):
@@ -47,6 +46,12 @@ def post_worker_init(worker):
 
     (SIGHUP to the master keeps gunicorn's meaning: reload and replace workers.)
     """
+    import gc
+
     from api.store import refresh_all_stores
+
+    if os.environ.get("SPIKE_GC"):
+        gc.freeze()
+        gc.set_threshold(int(os.environ["SPIKE_GC"]), 50, 100)
 
     signal.signal(signal.SIGHUP, lambda signum, frame: refresh_all_stores())

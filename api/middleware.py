@@ -7,7 +7,7 @@ same instance serves the WSGI and the ASGI app (Falcon picks the *_async ones).
 from __future__ import annotations
 
 import hmac
-import os
+import random
 import re
 import time
 
@@ -21,7 +21,9 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}", re.ASCII)
 
 
 def _new_request_id() -> str:
-    return os.urandom(16).hex()  # as random as uuid4, a few times cheaper
+    # 128 random bits, as many as a uuid4, without a getrandom(2) per request;
+    # an id names a request in the logs, it is no secret.
+    return f"{random.getrandbits(128):032x}"
 
 
 class RequestLog:

@@ -15,7 +15,8 @@ from tests.api.fake_mart import TEST_CONFIG
 @pytest.mark.parametrize("factory", [create_app, create_asgi_app])
 def test_one_json_line_per_request_with_its_id(factory, store):
     lines: list[bytes] = []
-    app = factory(TEST_CONFIG, store=store, access_log=AccessLog(lines.append, True))
+    access_log = AccessLog(lines.append, True, buffer_bytes=0)
+    app = factory(TEST_CONFIG, store=store, access_log=access_log)
     client = falcon.testing.TestClient(app)
     client.simulate_get("/health", headers={"X-Request-ID": "req-1"})
     client.simulate_post(
@@ -33,6 +34,44 @@ def test_one_json_line_per_request_with_its_id(factory, store):
         assert entry["method"] in ("GET", "POST")
         assert entry["duration_ms"] >= 0
         assert entry["ts"].endswith("Z")
+
+
+def test_lines_are_batched_in_whole_lines_under_pipe_buf():
+    batches: list[bytes] = []
+    access_log = AccessLog(batches.append, True, buffer_bytes=3072, flush_seconds=60)
+    for number in range(100):
+        access_log.record(
+            request_id=f"id-{number}",
+            method="GET",
+            path="/health",
+            status=200,
+            duration_ms=0.1,
+            remote_addr="127.0.0.1",
+        )
+    access_log.flush()
+    assert len(batches) < 10  # far fewer writes than lines
+    assert all(len(batch) <= 4096 and batch.endswith(b"\n") for batch in batches)
+    ids = [json.loads(line)["request_id"] for b in batches for line in b.splitlines()]
+    assert ids == [f"id-{number}" for number in range(100)]
+
+
+def test_waiting_lines_are_flushed_soon():
+    import time
+
+    batches: list[bytes] = []
+    access_log = AccessLog(batches.append, True, flush_seconds=0.05)
+    access_log.record(
+        request_id="lonely",
+        method="GET",
+        path="/",
+        status=404,
+        duration_ms=0.1,
+        remote_addr=None,
+    )
+    deadline = time.monotonic() + 5
+    while not batches and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert json.loads(batches[0])["request_id"] == "lonely"
 
 
 def test_disabled_access_log_writes_nothing(store):
