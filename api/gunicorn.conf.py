@@ -46,12 +46,6 @@ def post_worker_init(worker):
 
     (SIGHUP to the master keeps gunicorn's meaning: reload and replace workers.)
     """
-    import gc
-
     from api.store import refresh_all_stores
-
-    if os.environ.get("SPIKE_GC"):
-        gc.freeze()
-        gc.set_threshold(int(os.environ["SPIKE_GC"]), 50, 100)
 
     signal.signal(signal.SIGHUP, lambda signum, frame: refresh_all_stores())
