@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +60,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    # Server CPU (master + workers) per request: less swayed than req/s by
+    # other load on a shared machine.
+    cpu_us_per_request: float = 0.0
 
 
 def main() -> int:
@@ -184,11 +187,33 @@ def run_one(name, app, args, mart: Path, script: Path, work: Path) -> Result:
     try:
         wait_until_answering(port, server)
         wrk(port, script, args.connections, 1)  # warm-up
-        return parse_wrk(name, app, wrk(port, script, args.connections, args.duration))
+        cpu_before = process_tree_cpu_seconds(server.pid)
+        output = wrk(port, script, args.connections, args.duration)
+        cpu_used = process_tree_cpu_seconds(server.pid) - cpu_before
+        result = parse_wrk(name, app, output)
+        requests = int(re.search(r"(\d+) requests in", output).group(1))
+        result.cpu_us_per_request = cpu_used / max(requests, 1) * 1e6
+        return result
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (gunicorn's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def wait_until_answering(port: int, server: subprocess.Popen) -> None:
@@ -252,15 +277,7 @@ def parse_wrk(setup: str, app: str, output: str) -> Result:
 def median_run(group: list[Result]) -> Result:
     """The run with the median req/s; its errors are the whole group's."""
     ordered = sorted(group, key=lambda r: r.requests_per_second)
-    middle = ordered[len(ordered) // 2]
-    return Result(
-        middle.setup,
-        middle.app,
-        middle.requests_per_second,
-        middle.p50_ms,
-        middle.p99_ms,
-        sum(r.errors for r in group),
-    )
+    return replace(ordered[len(ordered) // 2], errors=sum(r.errors for r in group))
 
 
 def summarise(results: list[Result]) -> dict:
@@ -269,11 +286,12 @@ def summarise(results: list[Result]) -> dict:
     fastest_minimal = max(minimal, key=lambda r: r.requests_per_second)
     best_api = max(api, key=lambda r: r.requests_per_second)
     ratio = best_api.requests_per_second / fastest_minimal.requests_per_second
-    lines = ["", "ratio api / minimal, per setup:"]
+    lines = ["", "ratio api / minimal, per setup: req/s, and server CPU per request"]
     for api_result in api:
         same = next(r for r in minimal if r.setup == api_result.setup)
         share = api_result.requests_per_second / same.requests_per_second
-        lines.append(f"  {api_result.setup:8s} {share:5.2f}")
+        cpu_share = same.cpu_us_per_request / max(api_result.cpu_us_per_request, 1e-9)
+        lines.append(f"  {api_result.setup:8s} {share:5.2f}   {cpu_share:5.2f}")
     meets = (
         ratio >= TARGET_RATIO
         and best_api.p99_ms < TARGET_P99_MS
@@ -304,7 +322,7 @@ def format_result(result: Result) -> str:
     return (
         f"{result.setup:8s} {result.app:8s} {result.requests_per_second:9,.0f} req/s"
         f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
-        f"  errors {result.errors}"
+        f"  errors {result.errors}  cpu {result.cpu_us_per_request:5.0f} us/req"
     )
 
 
