@@ -20,6 +20,13 @@ _REQUEST_ID = {
     "schema": {"type": "string"},
 }
 _HEADERS = {"X-Request-ID": _REQUEST_ID}
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+_RETRY_AFTER = _header("Seconds to wait before trying again.")
 _NULLABLE_TIMESTAMP = {
     "type": ["string", "null"],
     "pattern": TIMESTAMP_PATTERN,
@@ -28,10 +35,12 @@ _NULLABLE_TIMESTAMP = {
 }
 
 
-def _problem_response(description: str, schema: str = "Problem") -> dict[str, Any]:
+def _problem_response(
+    description: str, schema: str = "Problem", headers: dict | None = None
+) -> dict[str, Any]:
     return {
         "description": description,
-        "headers": _HEADERS,
+        "headers": {**_HEADERS, **(headers or {})},
         "content": {
             "application/problem+json": {
                 "schema": {"$ref": f"#/components/schemas/{schema}"}
@@ -57,10 +66,14 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
     if api_key_required:
         protected = {"security": [{"apiKey": []}]}
         auth_responses = {
-            "401": _problem_response("Missing or wrong 'Authorization: Bearer' key.")
+            "401": _problem_response(
+                "Missing or wrong 'Authorization: Bearer' key.",
+                headers={"WWW-Authenticate": _header("The scheme to use: Bearer.")},
+            )
         }
     unavailable = _problem_response(
-        "No snapshot of the mart could ever be read (warehouse unreachable)."
+        "No snapshot of the mart could ever be read (warehouse unreachable).",
+        headers={"Retry-After": _RETRY_AFTER},
     )
 
     document: dict[str, Any] = {
@@ -151,7 +164,11 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
                             "checked lately (the last good snapshot still serves).",
                             "Ready",
                         ),
-                        "503": _problem_response("No snapshot to serve.", "NotReady"),
+                        "503": _problem_response(
+                            "No snapshot to serve.",
+                            "NotReady",
+                            headers={"Retry-After": _RETRY_AFTER},
+                        ),
                     },
                 }
             },
