@@ -102,7 +102,9 @@ def parse_voucher_request(
         if body.get(needed) is None:
             errors.add(needed, f"is required for {segment_name}")
 
-    reference = stamps["as_of"] or Timestamp(utc=now, date_only=False)
+    reference = stamps["as_of"]
+    if reference is None:
+        reference = Timestamp(utc=now, date_only=False)
     if not errors.items:
         _check_consistency(total_orders, stamps, reference, errors)
     if errors.items:
