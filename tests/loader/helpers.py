@@ -11,6 +11,7 @@ import psycopg2
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from loader import postgres_warehouse
 from tests.conftest import REPO_ROOT
 
 TEST_DATABASE = "voucher_test_loader"
@@ -179,7 +180,8 @@ class Warehouse:
         expected = ["load_log", "vouchers"]
         if self.target == "postgres":
             # The rows live in child tables of raw.vouchers, one per COPY stream.
-            expected += [f"_vouchers_loaded_{suffix}_{n}" for n in range(2)]
+            streams = range(postgres_warehouse.COPY_STREAMS)
+            expected += [f"_vouchers_loaded_{suffix}_{n}" for n in streams]
         assert self.raw_tables() == sorted(expected)
 
 
