@@ -2,8 +2,9 @@
 
 The rows go into a new staging table that is swapped in (old table dropped, staging
 renamed) in the same transaction, so until the commit the previous table is what
-everyone sees and a failure or a killed process leaves it as it was. DuckDB views
-bind by name, so dbt's staging views keep working across the swap.
+everyone sees and a failure or a killed process leaves it as it was (DuckDB
+discards an uncommitted transaction when it reopens the file). DuckDB views bind
+by name, so dbt's staging views keep working across the swap.
 """
 
 import contextlib

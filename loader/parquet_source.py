@@ -34,7 +34,6 @@ class ParquetSource:
     path: Path
     row_count: int
     size_bytes: int
-    schema: pa.Schema
     # Columns beyond the required ones; they are not loaded.
     ignored_columns: tuple[str, ...]
 
@@ -65,7 +64,6 @@ def open_source(path: Path) -> ParquetSource:
         path=path,
         row_count=metadata.num_rows,
         size_bytes=size,
-        schema=schema,
         ignored_columns=tuple(
             name for name in schema.names if name not in SOURCE_COLUMNS
         ),

@@ -223,25 +223,17 @@ def _copy_in_parallel(
     ):
         futures = [pool.submit(copy_stream, table) for table in tables]
         try:
-            outcomes = [_outcome(future.result) for future in futures]
+            errors = [error for f in futures if (error := f.exception()) is not None]
         except BaseException:
             cancelled.set()  # e.g. Ctrl-C in this thread: stop the streams
             raise
-    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if errors:
         # Prefer the cause (a bad file, the server) over the streams it cancelled.
         errors.sort(key=lambda error: isinstance(error, CopyCancelled))
         if isinstance(errors[0], CopyCancelled):
             raise WarehouseError("the load was cancelled")
         raise errors[0]
-    return sum(outcomes)  # type: ignore[arg-type]
-
-
-def _outcome(result) -> int | BaseException:  # noqa: ANN001
-    try:
-        return result()
-    except Exception as error:
-        return error
+    return sum(future.result() for future in futures)
 
 
 def _swap(

@@ -7,10 +7,11 @@ Strings pass through untouched ('' stays '', null stays null). Other types becom
   digits beyond microseconds, so nothing is lost). Zoned timestamps are rendered in
   UTC with a ``+00:00`` suffix. This is Python's ``datetime.isoformat(sep=" ")``.
 - dates: ``YYYY-MM-DD``.
-- floating point: Python's ``repr`` of the value (shortest text that reads back to
+- doubles: Python's ``repr`` of the value (the shortest text that reads back to
   the same double, always with a ``.`` or an exponent): ``2640.0``, ``0.1``,
-  ``1e+16``, ``nan``, ``inf``, ``-inf``. It matches how the source already writes
-  numbers as text (``total_orders`` = ``'4.0'``) and both warehouses cast it back.
+  ``-0.0``, ``1e+16``, ``nan``, ``inf``, ``-inf``. It matches how the source
+  already writes numbers as text (``total_orders`` = ``'4.0'``) and both
+  warehouses cast it back. Narrower floats: the same, shortest for their width.
 - integers and decimals: plain decimal digits (``42``, ``-7``, ``1.50``).
 - booleans: ``true`` / ``false``.
 """
@@ -21,8 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Timestamp ticks per second, by unit.
+# Values looked at to decide whether a column repeats itself enough.
 _CARDINALITY_SAMPLE = 4096
+# Timestamp ticks per second, by unit.
 _UNITS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 

@@ -54,7 +54,7 @@ def test_zoned_timestamps_are_rendered_in_utc() -> None:
 
 
 def test_doubles_render_like_python_repr() -> None:
-    numbers = [2640.0, 0.1, 1e16, 1e15, -0.0, 1.5e-7, 123456789.125]
+    numbers = [2640.0, 0.1, 1e16, 1e15, -0.0, 0.0, 1.5e-7, 123456789.125]
     values = pa.array([*numbers, float("nan"), float("inf"), None])
     assert to_text(values).to_pylist() == [
         *(repr(number) for number in numbers),
