@@ -1,6 +1,6 @@
 """Fixtures for the loader tests: sample files and the two warehouses.
 
-PostgreSQL tests use their own database (``voucher_test_loader``); when the
+PostgreSQL tests use a database of their own (``voucher_test_loader_<pid>``); when the
 server is unreachable they are skipped with the reason shown, except under
 ``CI=true``, where that is a failure (``tests.conftest.require``).
 """
@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
+import psycopg2.extensions
 import pytest
 
 from tests.conftest import postgres_env, postgres_reachable, require
 from tests.loader.helpers import (
     TEST_DATABASE,
+    TEST_DATABASE_PREFIX,
     Warehouse,
     sample_table,
     write_parquet,
@@ -44,34 +46,63 @@ def other_file(tmp_path: Path) -> Path:
     return write_parquet(tmp_path / "previous.parquet", sample_table(rows))
 
 
-def _drop_test_database(env: dict[str, str]) -> None:
-    admin = psycopg2.connect(
+def _admin_connection(env: dict[str, str]) -> psycopg2.extensions.connection:
+    connection = psycopg2.connect(
         host=env["PGHOST"],
         port=env["PGPORT"],
         user=env["PGUSER"],
         password=env["PGPASSWORD"] or None,
         dbname="postgres",
     )
-    admin.autocommit = True
+    connection.autocommit = True
+    return connection
+
+
+def _stale_test_databases(cursor: psycopg2.extensions.cursor) -> list[str]:
+    """Test databases of runs that were killed: their process is gone, idle."""
+    cursor.execute(
+        "select datname from pg_database where starts_with(datname, %s)"
+        " and datname not in (select datname from pg_stat_activity"
+        " where datname is not null)",
+        [TEST_DATABASE_PREFIX],
+    )
+    stale = []
+    for (name,) in cursor.fetchall():
+        suffix = name.removeprefix(TEST_DATABASE_PREFIX)
+        if suffix.isdigit() and not _process_alive(int(suffix)):
+            stale.append(name)
+    return stale
+
+
+def _process_alive(pid: int) -> bool:
     try:
-        with admin.cursor() as cursor:
-            cursor.execute(f"drop database if exists {TEST_DATABASE} with (force)")
-    finally:
-        admin.close()
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[dict[str, str]]:
-    """libpq variables for ``voucher_test_loader``, dropped before and after."""
+    """libpq variables for this run's own test database, dropped when done."""
     require(
         postgres_reachable(),
         "SKIPPING loader PostgreSQL tests: PostgreSQL is not reachable on"
         f" {os.environ.get('PGHOST', '127.0.0.1')}:{os.environ.get('PGPORT', '5432')}",
     )
     env = postgres_env(TEST_DATABASE)
-    _drop_test_database(env)
-    yield env
-    _drop_test_database(env)
+    admin = _admin_connection(env)
+    try:
+        with admin.cursor() as cursor:
+            for name in [*_stale_test_databases(cursor), TEST_DATABASE]:
+                cursor.execute(f'drop database if exists "{name}" with (force)')
+        yield env
+        with admin.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
+    finally:
+        admin.close()
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])

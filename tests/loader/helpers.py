@@ -1,5 +1,6 @@
 """Shared helpers for the loader tests: sample data, warehouses, running the CLI."""
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,7 +15,10 @@ import pyarrow.parquet as pq
 from loader import postgres_warehouse
 from tests.conftest import REPO_ROOT
 
-TEST_DATABASE = "voucher_test_loader"
+# One database per pytest process: concurrent runs (a developer and CI, or two
+# sessions on one machine) must not drop each other's tables.
+TEST_DATABASE_PREFIX = "voucher_test_loader_"
+TEST_DATABASE = f"{TEST_DATABASE_PREFIX}{os.getpid()}"
 
 VOUCHER_SCHEMA = pa.schema(
     [
