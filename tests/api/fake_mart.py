@@ -20,6 +20,7 @@ from api.sources import WarehouseUnavailable
 TEST_CONFIG = ApiConfig(refresh_seconds=0)
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "segment_definitions.csv"
 BUILT_AT = datetime(2025, 1, 1, 3, 0, 0)
+NEW_BUILD = datetime(2025, 2, 1, 4, 0, 0)  # a later build, for swap tests
 
 PERU_FALLBACK = 2640
 # Peru: amount per variant; None = the variant has no history.

@@ -15,8 +15,7 @@ from api.app import create_app
 from api.config import ApiConfig
 from api.sources import DuckDBSource
 from api.store import SnapshotStore
-from tests.api.fake_mart import BUILT_AT, mart_rows, write_mart
-from tests.api.test_snapshot import NEW_BUILD
+from tests.api.fake_mart import BUILT_AT, NEW_BUILD, mart_rows, write_mart
 
 BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
 

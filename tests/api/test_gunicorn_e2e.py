@@ -22,8 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.api.fake_mart import mart_rows, write_mart
-from tests.api.test_snapshot import NEW_BUILD
+from tests.api.fake_mart import NEW_BUILD, mart_rows, write_mart
 from tests.conftest import REPO_ROOT
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"

@@ -17,8 +17,7 @@ from api.config import ApiConfig
 from api.openapi import SEGMENT_NAMES
 from api.sources import PostgresSource
 from api.store import SnapshotStore
-from tests.api.fake_mart import mart_rows, seed_definitions, write_mart
-from tests.api.test_snapshot import NEW_BUILD
+from tests.api.fake_mart import NEW_BUILD, mart_rows, seed_definitions, write_mart
 from tests.conftest import postgres_env, postgres_reachable, require
 
 pytestmark = pytest.mark.postgres

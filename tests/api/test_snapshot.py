@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
 
 import falcon.testing
 import pytest
@@ -15,13 +14,13 @@ from api.snapshot import MartSnapshot, SnapshotInvalid
 from api.store import SnapshotStore, refresh_all_stores
 from tests.api.fake_mart import (
     BUILT_AT,
+    NEW_BUILD,
     PERU_FALLBACK,
     TEST_CONFIG,
     InMemorySource,
     mart_rows,
 )
 
-NEW_BUILD = datetime(2025, 2, 1, 4, 0, 0)
 BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
 
 
