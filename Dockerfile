@@ -18,4 +18,4 @@ COPY --chown=voucher:voucher . .
 USER voucher
 
 EXPOSE 5000
-CMD ["gunicorn", "--config", "api/gunicorn.conf.py", "api.wsgi:app"]
+CMD ["gunicorn", "--config", "api/gunicorn.conf.py", "api.asgi:app"]

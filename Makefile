@@ -21,7 +21,7 @@ DBT := $(BIN)/dbt --no-version-check
 COMMA := ,
 DBT_VARS := '{"countries": ["$(subst $(COMMA),"$(COMMA) ",$(COUNTRIES))"]}'
 
-.PHONY: setup run pipeline demo-data load build serve test lint postgres clean docs docs-static report
+.PHONY: setup run pipeline demo-data load build serve test lint postgres clean docs docs-static report bench
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ build: setup
 pipeline: load build
 
 serve: setup
-	$(BIN)/gunicorn --config api/gunicorn.conf.py api.wsgi:app
+	$(BIN)/gunicorn --config api/gunicorn.conf.py api.asgi:app
 
 run: pipeline serve
 
@@ -54,6 +54,11 @@ DOCS_PORT ?= 8080
 docs: setup
 	$(DBT) docs generate
 	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+# Lookup route vs a minimal Falcon app under the same server (needs wrk).
+bench: setup
+	$(BIN)/python benchmarks/bench_api.py
+	$(BIN)/python benchmarks/bench_load.py
 
 # Self-contained HTML data-quality and EDA report, from the marts only.
 report: setup

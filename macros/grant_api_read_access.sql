@@ -1,7 +1,7 @@
 {#
     The API reads the marts as its own role, which may only SELECT them, so a
     bug or a leaked password in the service cannot change the answers. Run as
-    an on-run-end hook; a no-op where the warehouse has no roles (DuckDB).
+    an on-run-start hook; a no-op where the warehouse has no roles (DuckDB).
 #}
 {% macro grant_api_read_access() -%}
     {{ return(adapter.dispatch('grant_api_read_access')()) }}
@@ -28,4 +28,6 @@
     revoke create on schema marts from public;
     grant usage on schema marts to {{ adapter.quote(role) }};
     grant select on all tables in schema marts to {{ adapter.quote(role) }};
+    alter default privileges in schema marts
+        grant select on tables to {{ adapter.quote(role) }};
 {%- endmacro %}

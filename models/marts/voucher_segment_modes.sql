@@ -46,7 +46,10 @@ segment_grid as (
     select
         countries.country_code,
         segment_definitions.segment_name,
-        segment_definitions.segment_variant
+        segment_definitions.segment_variant,
+        segment_definitions.measure,
+        segment_definitions.lower_bound,
+        segment_definitions.upper_bound
 
     from countries
     cross join segment_definitions
@@ -59,6 +62,9 @@ final as (
         segment_grid.country_code,
         segment_grid.segment_name,
         segment_grid.segment_variant,
+        segment_grid.measure,
+        segment_grid.lower_bound,
+        segment_grid.upper_bound,
         cast(most_used.voucher_amount as {{ dbt.type_int() }})
             as voucher_amount,
         cast(coalesce(most_used.voucher_count, 0) as {{ dbt.type_bigint() }})
