@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from loader.errors import WarehouseError, first_line
-from loader.load_run import LoadRun, utc_now
+from loader.load_run import LoadRun
 from loader.prefetch import Prefetcher
 from loader.raw_schema import (
     BATCH_COLUMNS,
@@ -142,17 +142,8 @@ def _swap_in(
         )
         connection.execute(
             f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values"
-            " (?, 'duckdb', ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run.load_id,
-                run.source_file,
-                run.source_path,
-                run.source_sha256,
-                run.source_size_bytes,
-                row_count,
-                run.started_at,
-                utc_now(),
-            ],
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            run.load_log_row("duckdb", row_count),
         )
         connection.execute("commit")
     except BaseException:

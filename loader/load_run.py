@@ -21,6 +21,20 @@ class LoadRun:
     load_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started_at: datetime = field(default_factory=utc_now)
 
+    def load_log_row(self, target: str, row_count: int) -> list[object]:
+        """The values of this load's ``raw.load_log`` row, in column order."""
+        return [
+            self.load_id,
+            target,
+            self.source_file,
+            self.source_path,
+            self.source_sha256,
+            self.source_size_bytes,
+            row_count,
+            self.started_at,
+            utc_now(),
+        ]
+
     @property
     def staging_suffix(self) -> str:
         """A suffix unique to this load, usable in a table name."""

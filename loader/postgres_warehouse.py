@@ -27,7 +27,7 @@ import pyarrow as pa
 from psycopg2 import sql
 
 from loader.errors import WarehouseError, first_line
-from loader.load_run import LoadRun, utc_now
+from loader.load_run import LoadRun
 from loader.postgres_copy import (
     CopyCancelled,
     copy_into_new_table,
@@ -262,17 +262,8 @@ def _swap(
             cursor.execute(f"alter table {table} rename to {quote_identifier(loaded)}")
         cursor.execute(
             f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values"
-            " (%s, 'postgres', %s, %s, %s, %s, %s, %s, %s)",
-            [
-                run.load_id,
-                run.source_file,
-                run.source_path,
-                run.source_sha256,
-                run.source_size_bytes,
-                row_count,
-                run.started_at,
-                utc_now(),
-            ],
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            run.load_log_row("postgres", row_count),
         )
     control.commit()
 

@@ -27,22 +27,11 @@ amount_counts as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        {{ most_used_rank(['country_code']) }} as amount_rank,
-        sum(voucher_count) over (partition by country_code)
-            as country_voucher_count
-
-    from amount_counts
-
-),
-
 most_used as (
 
-    select * from ranked
-    where amount_rank = 1
+    {{ most_used_amounts(
+        'amount_counts', ['country_code'], 'country_voucher_count'
+    ) }}
 
 ),
 

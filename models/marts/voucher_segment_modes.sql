@@ -18,24 +18,13 @@ amount_counts as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        {{ most_used_rank(['country_code', 'segment_name', 'segment_variant']) }}
-            as amount_rank,
-        sum(voucher_count) over (
-            partition by country_code, segment_name, segment_variant
-        ) as segment_voucher_count
-
-    from amount_counts
-
-),
-
 most_used as (
 
-    select * from ranked
-    where amount_rank = 1
+    {{ most_used_amounts(
+        'amount_counts',
+        ['country_code', 'segment_name', 'segment_variant'],
+        'segment_voucher_count'
+    ) }}
 
 ),
 
