@@ -1,8 +1,14 @@
 """An immutable, validated copy of the marts that every request reads from.
 
-A snapshot is built from the rows of the four mart tables in one go and checked
-for consistency (one build, variants known to the seed) before it is ever served,
-so a request sees either the whole previous build or the whole new one.
+A snapshot is built from the rows of the three mart tables in one go and checked
+for consistency (one build, one set of bounds) before it is ever served, so a
+request sees either the whole previous build or the whole new one.
+
+The variants' bounds are read from voucher_segment_modes, which copies them from
+the seed in the same dbt build as the modes: the bounds a customer is placed
+with are always the bounds the amounts were computed with. The seed table
+(marts.segment_definitions) is not read: it is replaced separately by dbt and
+could belong to another build.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from typing import Any
 
 from api.timestamps import format_utc
 
-# The measures this service knows how to compute from a request. The seed says
-# which measure each segment uses and where its variants start and end.
+# The measures this service knows how to compute from a request. The seed (as
+# copied into voucher_segment_modes) says which measure each segment uses and
+# where its variants start and end.
 SUPPORTED_MEASURES = frozenset({"total_orders", "days_since_last_order"})
 
 
@@ -26,7 +33,7 @@ class SnapshotInvalid(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SegmentDefinition:
-    """One row of marts.segment_definitions: a variant and its inclusive bounds."""
+    """A variant and its inclusive bounds, as voucher_segment_modes carries them."""
 
     segment_name: str
     segment_variant: str
@@ -44,17 +51,15 @@ class SegmentDefinition:
 class MartRows:
     """The raw rows of the mart tables, columns in the order of the SELECTs.
 
-    segment_definitions: segment_name, segment_variant, measure, lower_bound,
-        upper_bound
-    segment_modes: country_code, segment_name, segment_variant, voucher_amount,
-        voucher_amount_count, segment_voucher_count, built_at
+    segment_modes: country_code, segment_name, segment_variant, measure,
+        lower_bound, upper_bound, voucher_amount, voucher_amount_count,
+        segment_voucher_count, built_at
     country_modes: country_code, voucher_amount, voucher_amount_count,
         country_voucher_count, built_at
     amount_counts: country_code, segment_name, segment_variant, voucher_amount,
         voucher_count, built_at
     """
 
-    segment_definitions: tuple[tuple[Any, ...], ...]
     segment_modes: tuple[tuple[Any, ...], ...]
     country_modes: tuple[tuple[Any, ...], ...]
     amount_counts: tuple[tuple[Any, ...], ...]
@@ -99,8 +104,8 @@ class MartSnapshot:
     @classmethod
     def from_rows(cls, rows: MartRows, loaded_at: datetime) -> MartSnapshot:
         """Index and check the rows; raise SnapshotInvalid if they are not usable."""
-        segments = _index_definitions(rows.segment_definitions)
         built_at = _single_build(rows)
+        segments = _index_definitions(_definitions_in(rows.segment_modes))
         known_variants = {
             (d.segment_name, d.segment_variant)
             for defs in segments.values()
@@ -129,7 +134,7 @@ class MartSnapshot:
         def known(country: str, segment: str, variant: str) -> bool:
             if (segment, variant) not in known_variants:
                 raise SnapshotInvalid(
-                    f"{segment}/{variant} is not in segment_definitions (seed changed?)"
+                    f"{segment}/{variant} is not in voucher_segment_modes"
                 )
             if country in without_vouchers:
                 return False
@@ -139,7 +144,7 @@ class MartSnapshot:
 
         variant_modes: dict[tuple[str, str, str], VariantMode] = {}
         for row in rows.segment_modes:
-            country, segment, variant, amount, amount_count, total, _ = row
+            country, segment, variant, _, _, _, amount, amount_count, total, _ = row
             if not known(country, segment, variant):
                 continue
             key = (country, segment, variant)
@@ -252,8 +257,37 @@ class MartSnapshot:
         }
 
 
+def _definitions_in(
+    segment_modes: tuple[tuple[Any, ...], ...],
+) -> list[tuple[Any, ...]]:
+    """The seed's rows as voucher_segment_modes repeats them for every country.
+
+    The model cross-joins countries with the seed, so every country must carry
+    every variant with the same measure and bounds; anything else is refused.
+    """
+    definitions: dict[tuple[str, str], tuple[Any, ...]] = {}
+    variants_of: dict[str, set[tuple[str, str]]] = {}
+    for country, name, variant, measure, lower, upper, *_ in segment_modes:
+        definition = (name, variant, measure, lower, upper)
+        seen = definitions.setdefault((name, variant), definition)
+        if seen != definition:
+            raise SnapshotInvalid(
+                f"voucher_segment_modes gives {name}/{variant} two different "
+                f"definitions: {seen[2:]} and {definition[2:]}"
+            )
+        variants_of.setdefault(country, set()).add((name, variant))
+    for country, variants in variants_of.items():
+        missing = definitions.keys() - variants
+        if missing:
+            name, variant = sorted(missing)[0]
+            raise SnapshotInvalid(
+                f"voucher_segment_modes has no {name}/{variant} row for {country}"
+            )
+    return list(definitions.values())
+
+
 def _index_definitions(
-    rows: tuple[tuple[Any, ...], ...],
+    rows: list[tuple[Any, ...]],
 ) -> dict[str, tuple[SegmentDefinition, ...]]:
     by_segment: dict[str, list[SegmentDefinition]] = {}
     for name, variant, measure, lower, upper in rows:
@@ -265,14 +299,12 @@ def _index_definitions(
             SegmentDefinition(name, variant, measure, int(lower), _int_or_none(upper))
         )
     if not by_segment:
-        raise SnapshotInvalid("segment_definitions is empty")
+        raise SnapshotInvalid("voucher_segment_modes defines no segment")
     indexed = {}
     for name, definitions in sorted(by_segment.items()):
         definitions.sort(key=lambda d: d.lower_bound)
         if len({d.measure for d in definitions}) != 1:
             raise SnapshotInvalid(f"segment {name} mixes measures")
-        if len({d.segment_variant for d in definitions}) != len(definitions):
-            raise SnapshotInvalid(f"segment {name} repeats a variant")
         for below, above in zip(definitions, definitions[1:], strict=False):
             if below.upper_bound is None or below.upper_bound >= above.lower_bound:
                 raise SnapshotInvalid(

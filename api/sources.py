@@ -15,13 +15,12 @@ from typing import Any, Protocol
 from api.snapshot import MartRows
 
 # Explicit column lists: the order is the contract with MartSnapshot.from_rows.
-SELECT_DEFINITIONS = """
-    select segment_name, segment_variant, measure, lower_bound, upper_bound
-    from marts.segment_definitions
-"""
+# The bounds come with the modes (same table, same build), never from the seed
+# table marts.segment_definitions, which dbt replaces at another moment.
 SELECT_SEGMENT_MODES = """
-    select country_code, segment_name, segment_variant, voucher_amount,
-           voucher_amount_count, segment_voucher_count, built_at
+    select country_code, segment_name, segment_variant, measure, lower_bound,
+           upper_bound, voucher_amount, voucher_amount_count,
+           segment_voucher_count, built_at
     from marts.voucher_segment_modes
 """
 SELECT_COUNTRY_MODES = """
@@ -42,7 +41,8 @@ SELECT_BUILD_VERSION = """
         (select max(built_at) from marts.voucher_amount_counts),
         -- two builds in the same second still differ in their content
         (select count(*) || ':' || coalesce(sum(voucher_amount), 0) || ':'
-                || sum(segment_voucher_count)
+                || sum(segment_voucher_count) || ':' || sum(lower_bound) || ':'
+                || coalesce(sum(upper_bound), 0) || ':' || count(upper_bound)
          from marts.voucher_segment_modes)
 """
 
@@ -100,7 +100,6 @@ class DuckDBSource:
             raise WarehouseUnavailable(_duckdb_reason(error)) from None
         try:
             return MartRows(
-                segment_definitions=_fetch(connection, SELECT_DEFINITIONS),
                 segment_modes=_fetch(connection, SELECT_SEGMENT_MODES),
                 country_modes=_fetch(connection, SELECT_COUNTRY_MODES),
                 amount_counts=_fetch(connection, SELECT_AMOUNT_COUNTS),
@@ -115,7 +114,7 @@ class PostgresSource:
     """Reads the PostgreSQL marts as the API's own read-only role.
 
     Each check is one short connection and one REPEATABLE READ, READ ONLY
-    transaction, so the four tables are read as of one moment.
+    transaction, so the three tables are read as of one moment.
     """
 
     def __init__(
@@ -141,19 +140,13 @@ class PostgresSource:
         self.description = f"postgres://{user}@{host}:{port}/{dbname}"
 
     def version(self) -> Hashable:
-        rows = self._run([SELECT_BUILD_VERSION, SELECT_DEFINITIONS])
-        return (rows[0][0], tuple(sorted(rows[1], key=repr)))
+        return self._run([SELECT_BUILD_VERSION])[0][0]
 
     def read(self) -> MartRows:
-        definitions, segment_modes, country_modes, amount_counts = self._run(
-            [
-                SELECT_DEFINITIONS,
-                SELECT_SEGMENT_MODES,
-                SELECT_COUNTRY_MODES,
-                SELECT_AMOUNT_COUNTS,
-            ]
+        segment_modes, country_modes, amount_counts = self._run(
+            [SELECT_SEGMENT_MODES, SELECT_COUNTRY_MODES, SELECT_AMOUNT_COUNTS]
         )
-        return MartRows(definitions, segment_modes, country_modes, amount_counts)
+        return MartRows(segment_modes, country_modes, amount_counts)
 
     def _run(self, queries: list[str]) -> list[tuple[tuple[Any, ...], ...]]:
         import psycopg2

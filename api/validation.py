@@ -14,7 +14,8 @@ from api.problems import InvalidFields
 from api.snapshot import MartSnapshot
 from api.timestamps import InvalidTimestamp, Timestamp, parse_timestamp
 
-# Which request field feeds which measure of the seed (segment_definitions.measure).
+# Which request field feeds which measure (the seed's, as voucher_segment_modes
+# carries it).
 MEASURE_INPUTS = {
     "total_orders": "total_orders",
     "days_since_last_order": "last_order_ts",

@@ -1,7 +1,8 @@
 """Look up the voucher amount for a checked request in a snapshot.
 
-No business rule is computed here: the variant comes from the seed's bounds and
-the amount from the mart; this module only decides which of them applies.
+No business rule is computed here: the variant comes from the seed's bounds (as
+voucher_segment_modes carries them, same build as the amounts) and the amount
+from the mart; this module only decides which of them applies.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """An in-memory mart for the API tests, and writers that put it into a warehouse.
 
 The segment definitions are read from the real seed so the fake cannot drift
-from it; the amounts are made up, one distinct amount per variant so a test can
+from it, and repeated on every voucher_segment_modes row as the model does
+(measure and bounds copied from the seed in the same build); the amounts are
+made up, one distinct amount per variant so a test can
 tell from the answer which variant was chosen.
 """
 
@@ -51,16 +53,22 @@ def seed_definitions() -> tuple[tuple[Any, ...], ...]:
         )
 
 
-def mart_rows(built_at: datetime = BUILT_AT, peru_shift: int = 0) -> MartRows:
+def mart_rows(
+    built_at: datetime = BUILT_AT,
+    peru_shift: int = 0,
+    definitions: tuple[tuple[Any, ...], ...] | None = None,
+) -> MartRows:
     """Peru with history in most variants; China only a country mode; Chile none.
 
     peru_shift adds to every Peru amount, to tell two builds apart.
+    definitions replaces the seed's rows (segment, variant, measure, lower,
+    upper); variants not in PERU_AMOUNTS have no history.
     """
-    definitions = seed_definitions()
     segment_modes = []
     amount_counts = []
-    for segment, variant, *_ in definitions:
-        amount = PERU_AMOUNTS[(segment, variant)]
+    for definition in definitions or seed_definitions():
+        segment, variant = definition[:2]
+        amount = PERU_AMOUNTS.get((segment, variant))
         if amount is not None:
             amount += peru_shift
             amount_counts += [
@@ -69,12 +77,10 @@ def mart_rows(built_at: datetime = BUILT_AT, peru_shift: int = 0) -> MartRows:
             ]
         count = 7 if amount is not None else 0
         segment_modes.append(
-            ("Peru", segment, variant, amount, count, 10 if count else 0, built_at)
+            ("Peru", *definition, amount, count, 10 if count else 0, built_at)
         )
         for empty_country in ("China", "Chile"):
-            segment_modes.append(
-                (empty_country, segment, variant, None, 0, 0, built_at)
-            )
+            segment_modes.append((empty_country, *definition, None, 0, 0, built_at))
     country_modes = (
         ("Peru", PERU_FALLBACK + peru_shift, 40, 100, built_at),
         ("China", CHINA_FALLBACK, 1, 1, built_at),
@@ -82,7 +88,6 @@ def mart_rows(built_at: datetime = BUILT_AT, peru_shift: int = 0) -> MartRows:
         ("Chile", None, 0, 0, built_at),
     )
     return MartRows(
-        segment_definitions=definitions,
         segment_modes=tuple(segment_modes),
         country_modes=country_modes,
         amount_counts=tuple(amount_counts),
@@ -118,13 +123,11 @@ class InMemorySource:
 
 
 # The exact columns of the contract, for writing real warehouses in tests.
+# The seed table marts.segment_definitions is left out: the API does not read it.
 MART_DDL = {
-    "segment_definitions": (
-        "segment_name varchar, segment_variant varchar, measure varchar, "
-        "lower_bound integer, upper_bound integer"
-    ),
     "voucher_segment_modes": (
         "country_code varchar, segment_name varchar, segment_variant varchar, "
+        "measure varchar, lower_bound integer, upper_bound integer, "
         "voucher_amount integer, voucher_amount_count bigint, "
         "segment_voucher_count bigint, built_at timestamp"
     ),
@@ -141,7 +144,6 @@ MART_DDL = {
 
 def _tables(rows: MartRows) -> dict[str, tuple[tuple[Any, ...], ...]]:
     return {
-        "segment_definitions": rows.segment_definitions,
         "voucher_segment_modes": rows.segment_modes,
         "voucher_country_modes": rows.country_modes,
         "voucher_amount_counts": rows.amount_counts,
@@ -149,7 +151,7 @@ def _tables(rows: MartRows) -> dict[str, tuple[tuple[Any, ...], ...]]:
 
 
 def write_mart(connection: Any, rows: MartRows, placeholder: str = "?") -> None:
-    """(Re)create schema marts with the four tables, on a DB-API connection.
+    """(Re)create schema marts with the three tables, on a DB-API connection.
 
     placeholder is '?' for DuckDB and '%s' for psycopg2.
     """

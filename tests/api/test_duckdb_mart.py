@@ -157,6 +157,21 @@ def test_a_half_built_file_is_refused(warehouse):
     assert "different builds" in store.status().reason
 
 
+def test_the_seed_table_is_not_read_for_the_bounds(warehouse):
+    # dbt replaces marts.segment_definitions at another moment than the modes:
+    # a seed table from another build must not move customers between variants.
+    connection = duckdb.connect(str(warehouse))
+    connection.execute(
+        "create table marts.segment_definitions as select 'frequent_segment' "
+        "as segment_name, '0-4' as segment_variant, 'total_orders' as measure, "
+        "0 as lower_bound, 9 as upper_bound"
+    )
+    connection.close()
+    client = falcon.testing.TestClient(create_app(config_for(warehouse)))
+    answer = client.simulate_post("/api/vouchervalue", json=BODY).json
+    assert (answer["segment_variant"], answer["voucher_amount"]) == ("5-13", 1500)
+
+
 def test_no_file_means_503_until_one_appears(tmp_path):
     path = tmp_path / "later.duckdb"
     store = SnapshotStore(DuckDBSource(path), refresh_seconds=0)
@@ -177,7 +192,7 @@ def test_a_file_without_the_marts_is_unavailable(tmp_path):
     store = SnapshotStore(DuckDBSource(path), refresh_seconds=0)
     store.refresh()
     assert store.current is None
-    assert "segment_definitions" in store.status().reason
+    assert "voucher_segment_modes" in store.status().reason
 
 
 def test_the_api_serves_the_real_duckdb_mart():

@@ -130,7 +130,7 @@ def test_ready_is_503_when_the_mart_is_empty(make_client):
     from tests.api.fake_mart import mart_rows
 
     rows = mart_rows()
-    empty = type(rows)(rows.segment_definitions, (), (), ())
+    empty = type(rows)((), (), ())
     store = SnapshotStore(InMemorySource(empty), refresh_seconds=0)
     store.refresh()
     response = make_client(TEST_CONFIG, store=store).simulate_get("/ready")

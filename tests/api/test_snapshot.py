@@ -19,6 +19,7 @@ from tests.api.fake_mart import (
     TEST_CONFIG,
     InMemorySource,
     mart_rows,
+    seed_definitions,
 )
 
 BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
@@ -57,17 +58,43 @@ def half_build() -> object:
     return replace(old, segment_modes=new.segment_modes)
 
 
+def without_variant(variant: str) -> object:
+    """The modes lost a variant the amount counts still have (seed changed?)."""
+    rows = mart_rows(NEW_BUILD)
+    return replace(
+        rows, segment_modes=tuple(r for r in rows.segment_modes if r[2] != variant)
+    )
+
+
+def with_bounds(country: str, variant: str, lower: int, upper: int | None) -> object:
+    """One country's copy of one variant's bounds differs from the others'."""
+    rows = mart_rows(NEW_BUILD)
+    return replace(
+        rows,
+        segment_modes=tuple(
+            (*r[:4], lower, upper, *r[6:]) if r[0] == country and r[2] == variant else r
+            for r in rows.segment_modes
+        ),
+    )
+
+
+def without_row(country: str, variant: str) -> object:
+    rows = mart_rows(NEW_BUILD)
+    return replace(
+        rows,
+        segment_modes=tuple(
+            r for r in rows.segment_modes if (r[0], r[2]) != (country, variant)
+        ),
+    )
+
+
 @pytest.mark.parametrize(
     ("rows", "reason"),
     [
         (half_build(), "different builds"),
-        (
-            replace(
-                mart_rows(NEW_BUILD),
-                segment_definitions=mart_rows().segment_definitions[:-1],
-            ),
-            "not in segment_definitions",
-        ),
+        (without_variant("180+"), "not in voucher_segment_modes"),
+        (with_bounds("China", "5-13", 5, 12), "two different definitions"),
+        (without_row("Chile", "0-4"), "no frequent_segment/0-4 row for Chile"),
         (replace(mart_rows(NEW_BUILD), country_modes=()), "empty"),
         (
             replace(
@@ -76,9 +103,17 @@ def half_build() -> object:
             ),
             "no country with vouchers",
         ),
-        (replace(mart_rows(NEW_BUILD), segment_definitions=()), "empty"),
+        (replace(mart_rows(NEW_BUILD), segment_modes=()), "empty"),
     ],
-    ids=["half-build", "seed-changed", "empty", "no-vouchers", "no-definitions"],
+    ids=[
+        "half-build",
+        "seed-changed",
+        "bounds-disagree",
+        "variant-missing",
+        "empty",
+        "no-vouchers",
+        "no-segment-modes",
+    ],
 )
 def test_an_inconsistent_build_is_refused_and_the_last_one_kept(
     make_client, fake_source, store, rows, reason
@@ -123,17 +158,17 @@ def test_an_inconsistent_build_is_refused_and_the_last_one_kept(
                 ("frequent_segment", "a", "total_orders", 0, 5),
                 ("frequent_segment", "a", "total_orders", 6, 9),
             ),
-            "repeats",
+            "two different definitions",
         ),
     ],
 )
 def test_unusable_definitions_are_refused(definitions, reason):
-    rows = replace(mart_rows(), segment_definitions=definitions)
+    rows = mart_rows(definitions=definitions)
     with pytest.raises(SnapshotInvalid, match=reason):
         MartSnapshot.from_rows(rows, loaded_at=NEW_BUILD)
 
 
-def test_bounds_come_from_the_definitions_not_from_code():
+def test_bounds_come_from_the_segment_modes_not_from_code():
     # Move the frequent boundary from 4/5 to 2/3: answers follow the data.
     definitions = tuple(
         ("frequent_segment", "0-4", "total_orders", 0, 2)
@@ -141,10 +176,10 @@ def test_bounds_come_from_the_definitions_not_from_code():
         else ("frequent_segment", "5-13", "total_orders", 3, 13)
         if row[1] == "5-13"
         else row
-        for row in mart_rows().segment_definitions
+        for row in seed_definitions()
     )
     snapshot = MartSnapshot.from_rows(
-        replace(mart_rows(), segment_definitions=definitions), loaded_at=NEW_BUILD
+        mart_rows(definitions=definitions), loaded_at=NEW_BUILD
     )
     assert snapshot.variant_for("frequent_segment", 2) == "0-4"
     assert snapshot.variant_for("frequent_segment", 3) == "5-13"
