@@ -26,6 +26,7 @@ from api.problems import (
 )
 from api.resources.health import HealthResource, ReadyResource
 from api.resources.openapi import OpenApiResource
+from api.resources.page import page_routes
 from api.resources.segments import SegmentsResource
 from api.resources.vouchers import VoucherValueResource
 from api.sources import source_for
@@ -89,6 +90,9 @@ def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> N
                 max_body_bytes=config.max_body_bytes,
             )
         ),
+        # The lookup page (GET /) and its two files; no API key needed to load
+        # them: the page's own calls to /api/* carry the key if there is one.
+        **page_routes(),
     }
     for path, resource in routes.items():
         app.add_route(path, resource, suffix=suffix)

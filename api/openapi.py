@@ -59,6 +59,39 @@ def _json_response(description: str, schema: str) -> dict[str, Any]:
     }
 
 
+def _page_file(
+    operation_id: str, summary: str, media_type: str, description: str = ""
+) -> dict[str, Any]:
+    """GET and HEAD of one file of the lookup page (served without an API key)."""
+    headers = {
+        **_HEADERS,
+        "ETag": _header("Strong validator; send it back in If-None-Match."),
+        "Cache-Control": _header("no-cache: revalidate before reuse."),
+        "Content-Security-Policy": _header("Only this origin; no inline code."),
+    }
+
+    def operation(method: str) -> dict[str, Any]:
+        return {
+            "operationId": f"{operation_id}{method}",
+            "summary": summary if method == "Get" else f"{summary} (headers only)",
+            "tags": ["lookup page"],
+            **({"description": description} if description else {}),
+            "responses": {
+                "200": {
+                    "description": summary,
+                    "headers": headers,
+                    "content": {media_type: {"schema": {"type": "string"}}},
+                },
+                "304": {
+                    "description": "Not modified (If-None-Match matched the ETag).",
+                    "headers": headers,
+                },
+            },
+        }
+
+    return {"get": operation("Get"), "head": operation("Head")}
+
+
 def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, Any]:
     """The document served at /openapi.json."""
     protected: dict[str, Any] = {}
@@ -172,6 +205,20 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
                     },
                 }
             },
+            "/": _page_file(
+                "lookupPage",
+                "The lookup page (HTML)",
+                "text/html",
+                "A form for POST /api/vouchervalue and, per segment, charts of "
+                "how often each amount was used (GET /api/segments). The page "
+                "itself needs no API key; its calls send the key typed into it.",
+            ),
+            "/static/app.js": _page_file(
+                "lookupPageScript", "The lookup page's script.", "text/javascript"
+            ),
+            "/static/style.css": _page_file(
+                "lookupPageStyle", "The lookup page's stylesheet.", "text/css"
+            ),
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",

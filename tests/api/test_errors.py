@@ -124,7 +124,17 @@ def test_without_a_key_configured_no_header_is_needed(client):
 # 404 ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/api", "/api/vouchervalue/", "/nope"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/index.html",
+        "/static/",
+        "/static/nope.js",
+        "/api",
+        "/api/vouchervalue/",
+        "/nope",
+    ],
+)
 def test_unknown_route_is_404(client, path):
     assert_problem(client.simulate_get(path), 404)
 

@@ -151,6 +151,9 @@ def test_openapi_document_is_3_1_and_lists_every_route(client):
         "/health",
         "/ready",
         "/openapi.json",
+        "/",
+        "/static/app.js",
+        "/static/style.css",
     }
     lookup = document["paths"]["/api/vouchervalue"]["post"]
     assert set(lookup["responses"]) == {"200", "400", "404", "413", "415", "422", "503"}
