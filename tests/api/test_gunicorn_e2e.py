@@ -11,21 +11,16 @@ import http.client
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from tests.api.fake_mart import NEW_BUILD, mart_rows, write_mart
-from tests.conftest import REPO_ROOT
+from tests.api.gunicorn_server import Server, start_server
 
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 SEED_REQUESTS = [
     {
         "customer_id": 123,
@@ -46,95 +41,12 @@ SEED_REQUESTS = [
 ]
 
 
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen
-    log: Path
-
-    def request(self, method, path, body=None, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            payload = None if body is None else json.dumps(body).encode()
-            all_headers = {"Content-Type": "application/json", **(headers or {})}
-            connection.request(method, path, body=payload, headers=all_headers)
-            response = connection.getresponse()
-            data = response.read()
-            return (
-                response.status,
-                dict(response.getheaders()),
-                json.loads(data or b"null"),
-            )
-        finally:
-            connection.close()
-
-    def workers(self) -> list[int]:
-        children = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    children.append(int(entry.name))
-        return children
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def write_duckdb(path: Path, rows) -> None:
     connection = duckdb.connect(str(path))
     try:
         write_mart(connection, rows)
     finally:
         connection.close()
-
-
-def start_server(tmp_path: Path, app: str, **env: str) -> Iterator[Server]:
-    port = free_port()
-    log = tmp_path / f"gunicorn-{port}.log"
-    process = subprocess.Popen(
-        [str(GUNICORN), "--config", "api/gunicorn.conf.py", app],
-        cwd=REPO_ROOT,
-        env={
-            **os.environ,
-            "PORT": str(port),
-            "DBT_TARGET": "duckdb",
-            "DUCKDB_PATH": str(tmp_path / "voucher.duckdb"),
-            "VOUCHER_API_KEY": "",
-            "WEB_CONCURRENCY": "2",
-            **env,
-        },
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(port, process, log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            # Every worker loads its own snapshot at boot; wait for all of them.
-            if log.read_text().count('"snapshot loaded"') >= 2:
-                try:
-                    if server.request("GET", "/ready")[0] == 200:
-                        break
-                except OSError:
-                    pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
