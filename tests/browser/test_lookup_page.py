@@ -152,13 +152,22 @@ def test_a_lookup_shows_the_api_answer_and_why(page, server):
     from playwright.sync_api import expect
 
     open_page(page, server)
-    fill_lookup(page, "Peru", "frequent_segment", **{"Total orders": "7"})
+    fill_lookup(
+        page, "Peru", "frequent_segment", **{"Total orders": "7", "Customer id": "c-42"}
+    )
     page.get_by_role("button", name="Look up voucher").click()
     status, expected = api_answer(
         server,
-        {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 7},
+        {
+            "country_code": "Peru",
+            "segment_name": "frequent_segment",
+            "total_orders": 7,
+            "customer_id": "c-42",
+        },
     )
     assert status == 200 and expected["source"] == "segment", expected
+    customer = page.locator("dt", has_text="Customer").locator("+ dd")
+    expect(customer).to_have_text("c-42")
     amount = page.locator("#answer-amount")
     expect(amount).to_have_attribute("data-amount", str(expected["voucher_amount"]))
     assert amount.inner_text() == f"{expected['voucher_amount']:,}"
