@@ -4,7 +4,9 @@ The pipeline builds a DuckDB mart from generated data (loader + dbt, as a user
 would), gunicorn serves it, and Chromium uses the page as a marketer would:
 choose a country, fill in the form, submit, read the answer, the problem
 details and the charts. Every rendered value is compared with what the API
-itself answers. A screenshot lands in build/artifacts/lookup-page.png.
+itself answers. A screenshot lands in build/artifacts/lookup-page.png (the
+README's copy is docs/img/lookup-page.png), and each test's last view in
+build/artifacts/browser/.
 
 Needs the chromium package (.ci/run installs it) and the playwright package
 (the dev extra; it drives the system Chromium and downloads no browser).
@@ -108,8 +110,12 @@ def browser(chromium):
 
 
 @pytest.fixture
-def page(browser):
-    """A fresh page; fails the test on a script error or a CSP violation."""
+def page(browser, request):
+    """A fresh page; fails the test on a script error or a CSP violation.
+
+    Each test's last view is kept in build/artifacts/browser/, to see what a
+    failing test saw.
+    """
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -123,6 +129,9 @@ def page(browser):
 
     page.on("console", console)
     yield page
+    shot = ARTIFACT.parent / "browser" / f"{request.node.name}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
     context.close()
     assert errors == []
 
