@@ -1,5 +1,6 @@
 # A thin veneer over commands you could type yourself; no logic hides here.
-# make run       set up, generate demo data, load, dbt build, serve the API
+# make run       set up, generate demo data, load, dbt build, serve the API and
+#                the lookup page at http://127.0.0.1:$(PORT)/
 # make pipeline  load + dbt build only (DATA=..., DBT_TARGET=duckdb|postgres, COUNTRIES=Peru,China)
 # make test      dbt build on DuckDB and PostgreSQL, then pytest
 

@@ -30,7 +30,10 @@ def manifest(tmp_path_factory) -> dict:
     }
     subprocess.run(
         [str(BIN / "dbt"), "--no-version-check", "parse"],
-        cwd=REPO_ROOT, env=env, check=True, capture_output=True,
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return json.loads(Path(target, "manifest.json").read_text())
 
@@ -69,8 +72,16 @@ def test_every_built_column_is_declared(tmp_path, duckdb_pipeline):
     compare their columns with the declared ones."""
     parquet = tmp_path / "vouchers.parquet"
     duckdb_pipeline.run(
-        str(BIN / "python"), "-m", "loader", "generate",
-        "--rows", "2000", "--seed", "3", "--out", str(parquet),
+        str(BIN / "python"),
+        "-m",
+        "loader",
+        "generate",
+        "--rows",
+        "2000",
+        "--seed",
+        "3",
+        "--out",
+        str(parquet),
     )
     duckdb_pipeline.load(parquet)
     duckdb_pipeline.build()
@@ -80,9 +91,10 @@ def test_every_built_column_is_declared(tmp_path, duckdb_pipeline):
     catalog = json.loads((target / "catalog.json").read_text())
     undeclared = []
     for unique_id, relation in [*catalog["nodes"].items(), *catalog["sources"].items()]:
-        node = built_manifest["nodes"].get(unique_id) or built_manifest["sources"][
-            unique_id
-        ]
+        node = (
+            built_manifest["nodes"].get(unique_id)
+            or built_manifest["sources"][unique_id]
+        )
         declared = {name.lower() for name in node["columns"]}
         undeclared += [
             f"{unique_id}.{name}"
@@ -96,7 +108,8 @@ def test_every_built_column_is_declared(tmp_path, duckdb_pipeline):
 def test_the_check_notices_a_missing_description(manifest):
     broken = json.loads(json.dumps(manifest))
     model = next(
-        node for node in broken["nodes"].values()
+        node
+        for node in broken["nodes"].values()
         if node["resource_type"] == "model" and node["package_name"] == PROJECT
     )
     model["description"] = ""

@@ -22,10 +22,16 @@ def read_mart(pipeline, table: str) -> pd.DataFrame:
     import psycopg2
 
     env = pipeline.env
-    with psycopg2.connect(
-        host=env["PGHOST"], port=env["PGPORT"], user=env["PGUSER"],
-        password=env["PGPASSWORD"] or None, dbname=env["PGDATABASE"],
-    ) as con, con.cursor() as cursor:
+    with (
+        psycopg2.connect(
+            host=env["PGHOST"],
+            port=env["PGPORT"],
+            user=env["PGUSER"],
+            password=env["PGPASSWORD"] or None,
+            dbname=env["PGDATABASE"],
+        ) as con,
+        con.cursor() as cursor,
+    ):
         cursor.execute(query)
         names = [column.name for column in cursor.description]
         return pd.DataFrame(cursor.fetchall(), columns=names)
