@@ -45,19 +45,28 @@ def postgres_env(database: str) -> dict[str, str]:
     }
 
 
+def postgres_connection(env: Mapping[str, str], *, admin: bool = False):
+    """A psycopg2 connection to env's database (``postgres`` with autocommit
+    when ``admin``, for creating and dropping databases)."""
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host=env["PGHOST"],
+        port=env["PGPORT"],
+        user=env["PGUSER"],
+        password=env["PGPASSWORD"] or None,
+        dbname="postgres" if admin else env["PGDATABASE"],
+        connect_timeout=3,
+    )
+    connection.autocommit = admin
+    return connection
+
+
 def postgres_reachable() -> bool:
     import psycopg2
 
-    env = postgres_env("postgres")
     try:
-        psycopg2.connect(
-            host=env["PGHOST"],
-            port=env["PGPORT"],
-            user=env["PGUSER"],
-            password=env["PGPASSWORD"] or None,
-            dbname="postgres",
-            connect_timeout=3,
-        ).close()
+        postgres_connection(postgres_env("postgres"), admin=True).close()
     except psycopg2.OperationalError:
         return False
     return True
@@ -65,18 +74,9 @@ def postgres_reachable() -> bool:
 
 def fresh_postgres_database(name: str) -> dict[str, str]:
     """Drop and create database ``name``; return the env that points at it."""
-    import psycopg2
-
     require(postgres_reachable(), "PostgreSQL is not reachable on PGHOST:PGPORT")
     env = postgres_env(name)
-    connection = psycopg2.connect(
-        host=env["PGHOST"],
-        port=env["PGPORT"],
-        user=env["PGUSER"],
-        password=env["PGPASSWORD"] or None,
-        dbname="postgres",
-    )
-    connection.autocommit = True
+    connection = postgres_connection(env, admin=True)
     with connection.cursor() as cursor:
         cursor.execute(f'drop database if exists "{name}" with (force)')
         cursor.execute(f'create database "{name}"')

@@ -13,7 +13,12 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from tests.conftest import postgres_env, postgres_reachable, require
+from tests.conftest import (
+    postgres_connection,
+    postgres_env,
+    postgres_reachable,
+    require,
+)
 from tests.loader.helpers import (
     TEST_DATABASE,
     TEST_DATABASE_PREFIX,
@@ -44,18 +49,6 @@ def other_file(tmp_path: Path) -> Path:
         for i in range(25)
     ]
     return write_parquet(tmp_path / "previous.parquet", sample_table(rows))
-
-
-def _admin_connection(env: dict[str, str]) -> psycopg2.extensions.connection:
-    connection = psycopg2.connect(
-        host=env["PGHOST"],
-        port=env["PGPORT"],
-        user=env["PGUSER"],
-        password=env["PGPASSWORD"] or None,
-        dbname="postgres",
-    )
-    connection.autocommit = True
-    return connection
 
 
 def _stale_test_databases(cursor: psycopg2.extensions.cursor) -> list[str]:
@@ -93,7 +86,7 @@ def postgres_database() -> Iterator[dict[str, str]]:
         f" {os.environ.get('PGHOST', '127.0.0.1')}:{os.environ.get('PGPORT', '5432')}",
     )
     env = postgres_env(TEST_DATABASE)
-    admin = _admin_connection(env)
+    admin = postgres_connection(env, admin=True)
     try:
         with admin.cursor() as cursor:
             for name in [*_stale_test_databases(cursor), TEST_DATABASE]:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import postgres_connection
 from tests.pipeline import oracle
 
 ALL_COUNTRIES = ("Peru", "China", "Latvia", "Australia")
@@ -19,19 +20,7 @@ def read_mart(pipeline, table: str) -> pd.DataFrame:
 
         with duckdb.connect(pipeline.env["DUCKDB_PATH"], read_only=True) as con:
             return con.sql(query).df()
-    import psycopg2
-
-    env = pipeline.env
-    with (
-        psycopg2.connect(
-            host=env["PGHOST"],
-            port=env["PGPORT"],
-            user=env["PGUSER"],
-            password=env["PGPASSWORD"] or None,
-            dbname=env["PGDATABASE"],
-        ) as con,
-        con.cursor() as cursor,
-    ):
+    with postgres_connection(pipeline.env) as con, con.cursor() as cursor:
         cursor.execute(query)
         names = [column.name for column in cursor.description]
         return pd.DataFrame(cursor.fetchall(), columns=names)
