@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import falcon
+import orjson
 
 from api.problems import BodyTooLarge, MalformedBody, NotJson
 
@@ -35,6 +36,23 @@ def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
     """The body as a JSON object, or the 400/413 problem that says why not."""
     if len(raw) > limit:
         raise BodyTooLarge(limit_bytes=limit)
+    # Fast path: orjson, cheaper than the json module. It reads every body the
+    # json module reads the same way, except integers past 64 bits (it makes
+    # floats of them), so a body with a float among its fields (the only ones
+    # read) is read again by the json module, as is whatever orjson rejects:
+    # the very same answer as before, for every body.
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not isinstance(body, dict):
+            raise MalformedBody(detail="The body must be a JSON object.")
+        for value in body.values():
+            if type(value) is float:
+                break
+        else:
+            return body
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -49,6 +67,27 @@ def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedBody(detail="The body must be a JSON object.")
     return body
+
+
+def encode_answer(answer: dict[str, Any]) -> bytes:
+    """A flat JSON object as ASCII bytes: orjson when that is safe, else json.
+
+    orjson writes UTF-8 (not ASCII), NaN as null and refuses integers past 64
+    bits; such answers (rare: floats, non-ASCII text, huge ids) take the json
+    module, so the output means exactly what it always did.
+    """
+    for value in answer.values():
+        if type(value) not in _ORJSON_SAFE:
+            return _ENCODER.encode(answer).encode()
+    try:
+        out = orjson.dumps(answer)
+    except TypeError:  # an integer past 64 bits
+        return _ENCODER.encode(answer).encode()
+    return out if out.isascii() else _ENCODER.encode(answer).encode()
+
+
+_ORJSON_SAFE = frozenset({str, int, bool, type(None)})
+_ENCODER = json.JSONEncoder()  # ASCII output, as the app's media handler
 
 
 def _reject_constant(name: str) -> Any:

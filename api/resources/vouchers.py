@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import falcon
 
-from api.resources.json_body import check_headers, decode_object
+from api.resources.json_body import check_headers, decode_object, encode_answer
 from api.store import SnapshotStore
 from api.validation import parse_voucher_request
 from api.vouchers import choose_voucher
@@ -32,4 +32,5 @@ class VoucherValueResource:
         body = decode_object(raw, self._limit)
         snapshot = self._store.require()  # one snapshot for the whole request
         request = parse_voucher_request(body, snapshot, now=datetime.now(UTC))
-        resp.media = choose_voucher(snapshot, request)
+        resp.data = encode_answer(choose_voucher(snapshot, request))
+        resp.content_type = falcon.MEDIA_JSON
