@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TARGETS = ("duckdb", "postgres")
+from loader.errors import ConfigError, first_line
+from loader.settings import (
+    Target,
+    duckdb_settings,
+    postgres_settings,
+    resolve_target,
+)
+
+TARGETS = tuple(target.value for target in Target)
 
 Rows = list[tuple[Any, ...]]
 
@@ -34,22 +42,25 @@ class Warehouse:
     def from_env(
         cls, target: str | None = None, environ: Mapping[str, str] | None = None
     ) -> Warehouse:
-        """The warehouse `target` (else DBT_TARGET, else duckdb) points at."""
+        """The warehouse `target` (else DBT_TARGET, else duckdb) points at.
+
+        Read with the loader's settings, so the report, the loader and dbt
+        resolve the same variables to the same defaults.
+        """
         env = os.environ if environ is None else environ
-        name = (target or env.get("DBT_TARGET") or "duckdb").strip().lower()
-        if name not in TARGETS:
-            raise WarehouseError(f"target must be duckdb or postgres, not {name!r}")
+        name = (target or env.get("DBT_TARGET") or "").strip().lower() or None
+        try:
+            resolved = resolve_target(name, env)
+            postgres = postgres_settings(env)
+        except ConfigError as error:
+            raise WarehouseError(str(error)) from None
         return cls(
-            target=name,
-            duckdb_path=Path(env.get("DUCKDB_PATH") or "warehouse/voucher.duckdb"),
+            target=resolved.value,
+            duckdb_path=duckdb_settings(env).path,
             pg_params={
-                "host": env.get("PGHOST", "127.0.0.1"),
-                "port": int(env.get("PGPORT", "5432")),
-                "user": env.get("PGUSER", "postgres"),
-                "password": env.get("PGPASSWORD", ""),
-                "dbname": env.get("PGDATABASE", "voucher"),
+                **postgres.connect_kwargs(),
+                "password": postgres.password,
                 "application_name": "voucher-report",
-                "connect_timeout": 10,
             },
         )
 
@@ -81,11 +92,11 @@ class Warehouse:
         try:
             connection = duckdb.connect(str(self.duckdb_path), read_only=True)
         except duckdb.Error as error:
-            raise WarehouseError(_first_line(error)) from None
+            raise WarehouseError(first_line(error)) from None
         try:
             return [connection.execute(query).fetchall() for query in queries]
         except duckdb.Error as error:
-            raise WarehouseError(_first_line(error)) from None
+            raise WarehouseError(first_line(error)) from None
         finally:
             connection.close()
 
@@ -98,7 +109,7 @@ class Warehouse:
         try:
             connection = psycopg2.connect(**params)
         except psycopg2.Error as error:
-            raise WarehouseError(_first_line(error)) from None
+            raise WarehouseError(first_line(error)) from None
         try:
             # One snapshot for every query, so the figures all come from one build.
             connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
@@ -110,11 +121,6 @@ class Warehouse:
             connection.rollback()
             return results
         except psycopg2.Error as error:
-            raise WarehouseError(_first_line(error)) from None
+            raise WarehouseError(first_line(error)) from None
         finally:
             connection.close()
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
