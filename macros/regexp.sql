@@ -20,20 +20,3 @@
     ({{ expression }} rlike '{{ pattern }}')
 {%- endmacro %}
 
-
-{# The first capture group of pattern in expression, or null when it does not match. #}
-{% macro regexp_capture(expression, pattern) -%}
-    {{ return(adapter.dispatch('regexp_capture')(expression, pattern)) }}
-{%- endmacro %}
-
-{% macro default__regexp_capture(expression, pattern) -%}
-    substring({{ expression }} from '{{ pattern }}')
-{%- endmacro %}
-
-{% macro duckdb__regexp_capture(expression, pattern) -%}
-    nullif(regexp_extract({{ expression }}, '{{ pattern }}', 1), '')
-{%- endmacro %}
-
-{% macro spark__regexp_capture(expression, pattern) -%}
-    nullif(regexp_extract({{ expression }}, '{{ pattern }}', 1), '')
-{%- endmacro %}
