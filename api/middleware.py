@@ -16,6 +16,8 @@ import falcon
 from api.logs import AccessLog
 from api.problems import Unauthorized
 
+_perf_counter = time.perf_counter
+
 # A caller's X-Request-ID is kept only if it is short and harmless in a log line.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}", re.ASCII)
 
@@ -33,29 +35,32 @@ class RequestLog:
         self._access_log = access_log or AccessLog()
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.started = time.perf_counter()
+        context = req.context
+        context.started = _perf_counter()
         offered = req.get_header("X-Request-ID")
         if offered and _SAFE_REQUEST_ID.fullmatch(offered):
-            req.context.request_id = offered
+            context.request_id = offered
         else:
-            req.context.request_id = _new_request_id()
+            context.request_id = _new_request_id()
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool
     ) -> None:
-        request_id = getattr(req.context, "request_id", None) or _new_request_id()
+        context = req.context
+        request_id = context.get("request_id") or _new_request_id()
         resp.set_header("X-Request-ID", request_id)
-        if not self._access_log.enabled:
+        access_log = self._access_log
+        if not access_log.enabled:
             return
-        started = getattr(req.context, "started", None)
-        elapsed_ms = 0.0 if started is None else (time.perf_counter() - started) * 1000
-        self._access_log.record(
+        started = context.get("started")
+        elapsed_ms = 0.0 if started is None else (_perf_counter() - started) * 1000
+        access_log.record(
             request_id=request_id,
             method=req.method,
             path=req.path,
             status=resp.status_code,
             duration_ms=elapsed_ms,
-            remote_addr=req.remote_addr,
+            remote_addr=_peer_address(req),
         )
 
     async def process_request_async(
@@ -67,6 +72,16 @@ class RequestLog:
         self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool
     ) -> None:
         self.process_response(req, resp, resource, req_succeeded)
+
+
+def _peer_address(req: falcon.Request) -> str | None:
+    """The connection's peer, as req.remote_addr gives it, without building the
+    forwarded route (proxy headers) that remote_addr reads first on ASGI."""
+    scope = getattr(req, "scope", None)
+    if scope is None:  # WSGI
+        return req.env.get("REMOTE_ADDR")
+    client = scope.get("client")
+    return client[0] if client else None
 
 
 class RequireApiKey:

@@ -20,7 +20,6 @@ MEASURE_INPUTS = {
     "total_orders": "total_orders",
     "days_since_last_order": "last_order_ts",
 }
-TIMESTAMP_FIELDS = ("last_order_ts", "first_order_ts", "as_of")
 
 
 class VoucherRequest(NamedTuple):
@@ -42,107 +41,105 @@ class VoucherRequest(NamedTuple):
         return (self.reference.utc_date - self.last_order.utc_date).days
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[dict[str, str]] = []
-
-    def add(self, field: str, detail: str) -> None:
-        self.items.append({"field": field, "pointer": f"#/{field}", "detail": detail})
-
-    def has(self, field: str) -> bool:
-        return any(item["field"] == field for item in self.items)
+def _fail(errors: list[dict[str, str]], field: str, detail: str) -> None:
+    errors.append({"field": field, "pointer": f"#/{field}", "detail": detail})
 
 
 def parse_voucher_request(
     body: dict[str, Any], snapshot: MartSnapshot, now: datetime
 ) -> VoucherRequest:
     """Check every field of a lookup body; raise InvalidFields listing all failures."""
-    errors = _Errors()
+    # Runs on every lookup: plain type checks first, helpers only when needed.
+    errors: list[dict[str, str]] = []
+    get = body.get
 
-    customer_id = body.get("customer_id")
-    if isinstance(customer_id, str):
+    customer_id = get("customer_id")
+    if customer_id is None or type(customer_id) is int:
+        pass
+    elif isinstance(customer_id, str):
         if not _is_text(customer_id):
-            errors.add("customer_id", "must be valid Unicode text")
-    elif customer_id is not None:
+            _fail(errors, "customer_id", "must be valid Unicode text")
+    else:
         customer_id = _whole_number(customer_id)
         if customer_id is None:
-            errors.add("customer_id", "must be a string or an integer")
+            _fail(errors, "customer_id", "must be a string or an integer")
 
-    country = body.get("country_code")
+    country = get("country_code")
     if country is None:
-        errors.add("country_code", "is required")
-    elif not isinstance(country, str) or not country.strip():
-        errors.add("country_code", "must be a non-empty string, e.g. 'Peru'")
+        _fail(errors, "country_code", "is required")
+    elif not isinstance(country, str) or not (country := country.strip()):
+        _fail(errors, "country_code", "must be a non-empty string, e.g. 'Peru'")
     elif not _is_text(country):
-        errors.add("country_code", "must be valid Unicode text")
+        _fail(errors, "country_code", "must be valid Unicode text")
 
-    segment_name = body.get("segment_name")
+    segment_name = get("segment_name")
     measure = None
     if segment_name is None:
-        errors.add("segment_name", "is required")
+        _fail(errors, "segment_name", "is required")
     else:
         if isinstance(segment_name, str):
             measure = snapshot.measure_of(segment_name)
         if measure is None:
             names = ", ".join(snapshot.segments)
-            errors.add("segment_name", f"must be one of: {names}")
+            _fail(errors, "segment_name", f"must be one of: {names}")
 
-    total_orders = body.get("total_orders")
-    if total_orders is not None:
+    total_orders = get("total_orders")
+    if total_orders is not None and (type(total_orders) is not int or total_orders < 0):
         total_orders = _whole_number(total_orders)
         if total_orders is None or total_orders < 0:
-            errors.add("total_orders", "must be a whole number >= 0")
+            _fail(errors, "total_orders", "must be a whole number >= 0")
             total_orders = None
 
-    stamps: dict[str, Timestamp | None] = {}
-    for field in TIMESTAMP_FIELDS:
-        stamps[field] = _timestamp(body.get(field), field, errors)
+    last = _timestamp(get("last_order_ts"), "last_order_ts", errors)
+    first = _timestamp(get("first_order_ts"), "first_order_ts", errors)
+    reference = _timestamp(get("as_of"), "as_of", errors)
 
     if measure is not None:
         needed = MEASURE_INPUTS[measure]
-        if body.get(needed) is None:
-            errors.add(needed, f"is required for {segment_name}")
+        if get(needed) is None:
+            _fail(errors, needed, f"is required for {segment_name}")
 
-    reference = stamps["as_of"]
     if reference is None:
         reference = Timestamp(utc=now, date_only=False)
-    if not errors.items:
-        _check_consistency(total_orders, stamps, reference, errors)
-    if errors.items:
-        raise InvalidFields(errors=errors.items)
+    if not errors:
+        _check_consistency(total_orders, last, first, reference, errors)
+    if errors:
+        raise InvalidFields(errors=errors)
 
     return VoucherRequest(
-        customer_id=customer_id,
-        country_code=country.strip(),
-        segment_name=segment_name,
-        measure=measure,
-        total_orders=total_orders,
-        last_order=stamps["last_order_ts"],
-        first_order=stamps["first_order_ts"],
-        reference=reference,
+        customer_id,
+        country,
+        segment_name,
+        measure,
+        total_orders,
+        last,
+        first,
+        reference,
     )
 
 
 def _check_consistency(
     total_orders: int | None,
-    stamps: dict[str, Timestamp | None],
+    last: Timestamp | None,
+    first: Timestamp | None,
     reference: Timestamp,
-    errors: _Errors,
+    errors: list[dict[str, str]],
 ) -> None:
     # The same rules the cleaning step applies to the history (see the dbt
     # staging models): a request that breaks them describes no real customer.
-    last, first = stamps["last_order_ts"], stamps["first_order_ts"]
     if total_orders == 0 and (last or first):
-        errors.add(
+        _fail(
+            errors,
             "total_orders",
             "is 0, but an order timestamp is given: a customer without orders "
             "has no order timestamps",
         )
     if last and first and _before(last, first):
-        errors.add("last_order_ts", "is before first_order_ts")
+        _fail(errors, "last_order_ts", "is before first_order_ts")
     for field, stamp in (("last_order_ts", last), ("first_order_ts", first)):
         if stamp and _before(reference, stamp):
-            errors.add(
+            _fail(
+                errors,
                 field,
                 "is after the reference time (as_of, or now when as_of is absent)",
             )
@@ -155,21 +152,25 @@ def _before(a: Timestamp, b: Timestamp) -> bool:
     return a.utc < b.utc
 
 
-def _timestamp(value: Any, field: str, errors: _Errors) -> Timestamp | None:
+def _timestamp(
+    value: Any, field: str, errors: list[dict[str, str]]
+) -> Timestamp | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        errors.add(field, "must be a string holding an ISO 8601 date or date-time")
+        _fail(errors, field, "must be a string holding an ISO 8601 date or date-time")
         return None
     try:
         return parse_timestamp(value)
     except InvalidTimestamp as error:
-        errors.add(field, str(error))
+        _fail(errors, field, str(error))
         return None
 
 
 def _is_text(value: str) -> bool:
     # JSON may carry lone surrogates ("\\ud800"); they cannot be echoed as UTF-8.
+    if value.isascii():
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from api.snapshot import MartSnapshot
-from api.timestamps import format_utc
 from api.validation import VoucherRequest
 
 SOURCE_SEGMENT = "segment"
@@ -27,19 +26,22 @@ class UnknownCountry(LookupError):
 
 
 def choose_voucher(snapshot: MartSnapshot, request: VoucherRequest) -> dict[str, Any]:
-    """The answer for one customer: segment amount, else the country-wide mode."""
+    """The answer for one customer: segment amount, else the country-wide mode.
+
+    `as_of` is the reference instant (an aware UTC datetime) for the encoder to
+    render as RFC 3339.
+    """
     country = snapshot.canonical_country(request.country_code)
     if country is None:
         raise UnknownCountry(request.country_code, sorted(snapshot.country_modes))
 
+    segment = request.segment_name
     days = request.days_since_last_order
     value = request.total_orders if request.measure == "total_orders" else days
-    variant = (
-        None if value is None else snapshot.variant_for(request.segment_name, value)
-    )
+    variant = None if value is None else snapshot.variant_for(segment, value)
     amount = None
     if variant is not None:
-        amount = snapshot.variant_amount(country, request.segment_name, variant)
+        amount = snapshot.variant_amount(country, segment, variant)
     source = SOURCE_SEGMENT
     if amount is None:
         # No variant holds the customer, or the variant has no history.
@@ -49,12 +51,12 @@ def choose_voucher(snapshot: MartSnapshot, request: VoucherRequest) -> dict[str,
     return {
         "customer_id": request.customer_id,
         "country_code": country,
-        "segment_name": request.segment_name,
+        "segment_name": segment,
         "segment_variant": variant,
         "voucher_amount": amount,
         "source": source,
         "total_orders": request.total_orders,
         "days_since_last_order": days,
-        "as_of": format_utc(request.reference.utc),
+        "as_of": request.reference.utc,
         "built_at": snapshot.built_at_text,
     }

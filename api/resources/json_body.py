@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import falcon
 import orjson
 
 from api.problems import BodyTooLarge, MalformedBody, NotJson
+from api.timestamps import format_utc
 
 
 def check_headers(req: falcon.Request, limit: int) -> None:
@@ -70,24 +72,24 @@ def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
 
 
 def encode_answer(answer: dict[str, Any]) -> bytes:
-    """A flat JSON object as ASCII bytes: orjson when that is safe, else json.
+    """A flat JSON object as UTF-8 bytes; datetimes as RFC 3339 UTC ('Z').
 
-    orjson writes UTF-8 (not ASCII), NaN as null and refuses integers past 64
-    bits; such answers (rare: floats, non-ASCII text, huge ids) take the json
-    module, so the output means exactly what it always did.
+    orjson, which refuses integers past 64 bits (an echoed customer_id or
+    total_orders can be one): such answers take the json module instead.
     """
-    for value in answer.values():
-        if type(value) not in _ORJSON_SAFE:
-            return _ENCODER.encode(answer).encode()
     try:
-        out = orjson.dumps(answer)
-    except TypeError:  # an integer past 64 bits
+        return orjson.dumps(answer, option=orjson.OPT_UTC_Z)
+    except orjson.JSONEncodeError:
         return _ENCODER.encode(answer).encode()
-    return out if out.isascii() else _ENCODER.encode(answer).encode()
 
 
-_ORJSON_SAFE = frozenset({str, int, bool, type(None)})
-_ENCODER = json.JSONEncoder()  # ASCII output, as the app's media handler
+def _rfc3339(value: Any) -> str:
+    if isinstance(value, datetime):
+        return format_utc(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(default=_rfc3339)
 
 
 def _reject_constant(name: str) -> Any:

@@ -295,3 +295,41 @@ def test_without_a_snapshot_the_refresher_retries_soon():
         assert store.current is not None
     finally:
         store.stop()
+
+
+def _scan(snapshot: MartSnapshot, segment: str, value: int) -> str | None:
+    """The variant by the definition: the first whose inclusive bounds hold it."""
+    for definition in snapshot.segments[segment]:
+        if definition.contains(value):
+            return definition.segment_variant
+    return None
+
+
+@pytest.mark.parametrize(
+    "definitions",
+    [
+        None,  # the seed
+        # A gap between variants, no unbounded variant, a bound past the table.
+        (
+            ("frequent_segment", "low", "total_orders", 3, 7),
+            ("frequent_segment", "high", "total_orders", 10, 12),
+            ("recency_segment", "near", "days_since_last_order", 0, 0),
+            ("recency_segment", "far", "days_since_last_order", 200_000, None),
+        ),
+    ],
+)
+def test_the_placement_index_agrees_with_the_bounds(definitions):
+    snapshot = MartSnapshot.from_rows(
+        mart_rows(definitions=definitions), loaded_at=NEW_BUILD
+    )
+    for segment, definitions_of in snapshot.segments.items():
+        edges = {0, 10**30}
+        for d in definitions_of:
+            edges |= {d.lower_bound - 1, d.lower_bound, d.lower_bound + 1}
+            if d.upper_bound is not None:
+                edges |= {d.upper_bound - 1, d.upper_bound, d.upper_bound + 1}
+        values = set(range(300)) | {v for v in edges if v >= 0}
+        for value in sorted(values):
+            expected = _scan(snapshot, segment, value)
+            assert snapshot.variant_for(segment, value) == expected, (segment, value)
+    assert snapshot.variant_for("no_such_segment", 3) is None
