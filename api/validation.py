@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from api.problems import InvalidFields
 from api.snapshot import MartSnapshot
-from api.timestamps import InvalidTimestamp, Timestamp, parse_timestamp
+from api.timestamps import (
+    InvalidTimestamp,
+    Timestamp,
+    make_timestamp,
+    parse_timestamp,
+)
 
 # Which request field feeds which measure (the seed's, as voucher_segment_modes
 # carries it).
@@ -23,22 +29,22 @@ MEASURE_INPUTS = {
 
 
 class VoucherRequest(NamedTuple):
-    """A checked lookup request. Timestamps are UTC; `reference` is as_of or now."""
+    """A checked lookup request: the inputs of both measures, and the reference
+    instant (as_of, or now; UTC) they were measured at."""
 
     customer_id: str | int | None
     country_code: str
     segment_name: str
     measure: str
     total_orders: int | None
-    last_order: Timestamp | None
-    first_order: Timestamp | None
-    reference: Timestamp
+    # UTC date of the reference minus UTC date of last_order_ts; None without it.
+    days_since_last_order: int | None
+    reference_at: datetime
 
-    @property
-    def days_since_last_order(self) -> int | None:
-        if self.last_order is None:
-            return None
-        return (self.reference.utc_date - self.last_order.utc_date).days
+
+# VoucherRequest(...) without the NamedTuple's __new__ in Python (see
+# api.timestamps.make_timestamp).
+_new_request = partial(tuple.__new__, VoucherRequest)
 
 
 def _fail(errors: list[dict[str, str]], field: str, detail: str) -> None:
@@ -48,7 +54,10 @@ def _fail(errors: list[dict[str, str]], field: str, detail: str) -> None:
 def parse_voucher_request(
     body: dict[str, Any], snapshot: MartSnapshot, now: datetime
 ) -> VoucherRequest:
-    """Check every field of a lookup body; raise InvalidFields listing all failures."""
+    """Check every field of a lookup body; raise InvalidFields listing all failures.
+
+    `now` (an aware UTC datetime) is the reference when the body has no as_of.
+    """
     # Runs on every lookup: plain type checks first, helpers only when needed.
     errors: list[dict[str, str]] = []
     get = body.get
@@ -90,9 +99,16 @@ def parse_voucher_request(
             _fail(errors, "total_orders", "must be a whole number >= 0")
             total_orders = None
 
-    last = _timestamp(get("last_order_ts"), "last_order_ts", errors)
-    first = _timestamp(get("first_order_ts"), "first_order_ts", errors)
-    reference = _timestamp(get("as_of"), "as_of", errors)
+    # Absent timestamps (the usual as_of) cost no call.
+    last = get("last_order_ts")
+    if last is not None:
+        last = _timestamp(last, "last_order_ts", errors)
+    first = get("first_order_ts")
+    if first is not None:
+        first = _timestamp(first, "first_order_ts", errors)
+    reference = get("as_of")
+    if reference is not None:
+        reference = _timestamp(reference, "as_of", errors)
 
     if measure is not None:
         needed = MEASURE_INPUTS[measure]
@@ -100,21 +116,22 @@ def parse_voucher_request(
             _fail(errors, needed, f"is required for {segment_name}")
 
     if reference is None:
-        reference = Timestamp(utc=now, date_only=False)
-    if not errors:
+        reference = make_timestamp((now, False, now.toordinal()))  # now is UTC
+    if not errors and (last or first):
         _check_consistency(total_orders, last, first, reference, errors)
     if errors:
         raise InvalidFields(errors=errors)
 
-    return VoucherRequest(
-        customer_id,
-        country,
-        segment_name,
-        measure,
-        total_orders,
-        last,
-        first,
-        reference,
+    return _new_request(
+        (
+            customer_id,
+            country,
+            segment_name,
+            measure,
+            total_orders,
+            None if last is None else reference.utc_day - last.utc_day,
+            reference.utc,
+        )
     )
 
 
@@ -127,7 +144,8 @@ def _check_consistency(
 ) -> None:
     # The same rules the cleaning step applies to the history (see the dbt
     # staging models): a request that breaks them describes no real customer.
-    if total_orders == 0 and (last or first):
+    # (Only called with an order timestamp: without one, none can break.)
+    if total_orders == 0:
         _fail(
             errors,
             "total_orders",
@@ -136,27 +154,25 @@ def _check_consistency(
         )
     if last and first and _before(last, first):
         _fail(errors, "last_order_ts", "is before first_order_ts")
-    for field, stamp in (("last_order_ts", last), ("first_order_ts", first)):
-        if stamp and _before(reference, stamp):
-            _fail(
-                errors,
-                field,
-                "is after the reference time (as_of, or now when as_of is absent)",
-            )
+    if last and _before(reference, last):
+        _fail(errors, "last_order_ts", _AFTER_REFERENCE)
+    if first and _before(reference, first):
+        _fail(errors, "first_order_ts", _AFTER_REFERENCE)
+
+
+_AFTER_REFERENCE = "is after the reference time (as_of, or now when as_of is absent)"
 
 
 def _before(a: Timestamp, b: Timestamp) -> bool:
     """a is earlier than b; a date-only value stands for its whole UTC day."""
     if a.date_only or b.date_only:
-        return a.utc_date < b.utc_date
+        return a.utc_day < b.utc_day
     return a.utc < b.utc
 
 
 def _timestamp(
     value: Any, field: str, errors: list[dict[str, str]]
 ) -> Timestamp | None:
-    if value is None:
-        return None
     if not isinstance(value, str):
         _fail(errors, field, "must be a string holding an ISO 8601 date or date-time")
         return None

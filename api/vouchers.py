@@ -57,6 +57,6 @@ def choose_voucher(snapshot: MartSnapshot, request: VoucherRequest) -> dict[str,
         "source": source,
         "total_orders": request.total_orders,
         "days_since_last_order": days,
-        "as_of": request.reference.utc,
+        "as_of": request.reference_at,
         "built_at": snapshot.built_at_text,
     }

@@ -1,7 +1,8 @@
 """Benchmark the lookup route against a minimal Falcon app, same server setup.
 
 For each gunicorn worker setup (2 workers each), wrk drives POST
-/api/vouchervalue with 16 connections for 10 s against (1) the minimal app in
+/api/vouchervalue with 16 connections for 10 s, cycling through 256 customers'
+bodies (lookup_bodies), against (1) the minimal app in
 benchmarks/minimal_app.py, which returns constant JSON, and (2) the real API
 serving a snapshot of a DuckDB mart. It prints req/s, p50, p99 and errors, and
 the API's ratio to the fastest minimal app.
@@ -29,6 +30,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +43,9 @@ BODY = {
     "total_orders": 15,
     "segment_name": "recency_segment",
 }
+# Lookups cycle through this many bodies (the issue's example first), each its
+# own customer: order dates over 2018, both segments, every range of orders.
+BODY_COUNT = 256
 # name -> (gunicorn worker class, threads per worker, app flavour)
 SETUPS = {
     "asgi": ("asgi", 1, "asgi"),
@@ -72,6 +77,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--bodies", type=int, default=BODY_COUNT, help="distinct lookup bodies"
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -92,11 +100,7 @@ def main() -> int:
         work = Path(scratch)
         mart = find_or_make_mart(work)
         script = work / "post.lua"
-        script.write_text(
-            'wrk.method = "POST"\n'
-            f"wrk.body = {json.dumps(json.dumps(BODY))}\n"
-            'wrk.headers["Content-Type"] = "application/json"\n'
-        )
+        script.write_text(wrk_script(lookup_bodies(args.bodies)))
         print(machine_summary())
         print(f"mart: {mart}\n")
         runs: dict[tuple[str, str], list[Result]] = {}
@@ -128,6 +132,47 @@ def main() -> int:
             )
         )
     return 0 if report["figures"]["meets_targets"] else 1
+
+
+def lookup_bodies(count: int) -> list[dict]:
+    """The issue's example, then customers spread like the challenge file's:
+    whole-day order dates in 2018 (it has 97 distinct last_order_ts values),
+    0 to 60 orders, both segments; deterministic."""
+    bodies = [BODY]
+    for number in range(1, count):
+        last = date(2018, 1, 1) + timedelta(days=(number * 37) % 300)
+        first = last - timedelta(days=(number * 53) % 400)
+        bodies.append(
+            {
+                "customer_id": 1000 + number,
+                "country_code": "Peru",
+                "last_order_ts": f"{last.isoformat()} 00:00:00",
+                "first_order_ts": f"{first.isoformat()} 00:00:00",
+                "total_orders": 1 + (number * 7) % 60,
+                "segment_name": ("frequent_segment", "recency_segment")[number % 2],
+            }
+        )
+    return bodies
+
+
+def wrk_script(bodies: list[dict]) -> str:
+    """A wrk script that posts the bodies in turn, each request built once."""
+    quoted = ",\n".join(f"  {json.dumps(json.dumps(body))}" for body in bodies)
+    return (
+        f"local bodies = {{\n{quoted}\n}}\n"
+        "local requests = {}\n"
+        "local next_request = 0\n"
+        "init = function(args)\n"
+        "  for i, body in ipairs(bodies) do\n"
+        '    requests[i] = wrk.format("POST", nil,'
+        ' {["Content-Type"] = "application/json"}, body)\n'
+        "  end\n"
+        "end\n"
+        "request = function()\n"
+        "  next_request = next_request % #requests + 1\n"
+        "  return requests[next_request]\n"
+        "end\n"
+    )
 
 
 def find_or_make_mart(work: Path) -> Path:

@@ -50,10 +50,7 @@ def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
     else:
         if not isinstance(body, dict):
             raise MalformedBody(detail="The body must be a JSON object.")
-        for value in body.values():
-            if type(value) is float:
-                break
-        else:
+        if float not in map(type, body.values()):
             return body
     try:
         text = raw.decode("utf-8")

@@ -93,3 +93,51 @@ def test_other_logs_are_json_lines_too():
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "x y" and entry["reason"] == "locked"
     assert entry["level"] == "warning"
+
+
+def test_lines_from_many_threads_are_each_written_once():
+    import threading
+
+    batches: list[bytes] = []
+    access_log = AccessLog(batches.append, True, buffer_bytes=512, flush_seconds=0.001)
+
+    def requests(thread: int) -> None:
+        for number in range(500):
+            access_log.record(
+                request_id=f"{thread}-{number}",
+                method="GET",
+                path="/health",
+                status=200,
+                duration_ms=0.1,
+                remote_addr="127.0.0.1",
+            )
+
+    threads = [threading.Thread(target=requests, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    access_log.flush()
+    assert all(len(batch) <= 4096 and batch.endswith(b"\n") for batch in batches)
+    ids = [json.loads(line)["request_id"] for b in batches for line in b.splitlines()]
+    assert sorted(ids) == sorted(f"{t}-{n}" for t in range(4) for n in range(500))
+    for thread in range(4):  # each thread's lines in the order it wrote them
+        mine = [i for i in ids if i.startswith(f"{thread}-")]
+        assert mine == [f"{thread}-{n}" for n in range(500)]
+
+
+def test_a_path_orjson_refuses_still_makes_one_json_line():
+    lines: list[bytes] = []
+    access_log = AccessLog(lines.append, True, buffer_bytes=0)
+    access_log.record(
+        request_id="r",
+        method="GET",
+        path="/x\ud800y",  # a lone surrogate: not encodable as UTF-8
+        status=404,
+        duration_ms=0.25,
+        remote_addr=None,
+    )
+    (line,) = lines
+    assert line.isascii() and line.endswith(b"\n") and line.count(b"\n") == 1
+    entry = json.loads(line)
+    assert entry["path"] == "/x\ud800y" and entry["duration_ms"] == 0.25

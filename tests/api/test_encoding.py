@@ -6,9 +6,17 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.resources.json_body import encode_answer
-from api.timestamps import InvalidTimestamp, format_utc, parse_timestamp
+from api.timestamps import (
+    PARSED_TIMESTAMPS_KEPT,
+    TIMESTAMP_PATTERN,
+    InvalidTimestamp,
+    format_utc,
+    parse_timestamp,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,3 +98,29 @@ def test_an_offset_instant_is_converted_to_utc():
     expected = datetime(2024, 5, 31, 23, 30, tzinfo=timezone(-timedelta(hours=5)))
     assert parsed.utc == expected
     assert parsed.utc_date.isoformat() == "2024-06-01"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(TIMESTAMP_PATTERN, fullmatch=True))
+def test_every_spelling_the_pattern_admits_parses_as_fromisoformat(text):
+    try:
+        expected = _reference_parse(text)
+    except (ValueError, OverflowError):  # e.g. 2023-02-29, 0001-01-01+05:00
+        with pytest.raises(InvalidTimestamp):
+            parse_timestamp(text)
+        return
+    parsed = parse_timestamp(text)
+    assert parsed.utc == expected
+    assert parsed.utc_day == expected.toordinal()
+
+
+def test_parsed_timestamps_are_kept_but_refusals_are_not():
+    parse_timestamp.cache_clear()
+    first = parse_timestamp("2018-05-03 00:00:00")
+    assert parse_timestamp("2018-05-03 00:00:00") is first
+    for _ in range(3):
+        with pytest.raises(InvalidTimestamp):
+            parse_timestamp("2018-02-30")
+    info = parse_timestamp.cache_info()
+    assert (info.hits, info.currsize) == (1, 1)
+    assert info.maxsize == PARSED_TIMESTAMPS_KEPT
