@@ -12,6 +12,18 @@ from api.logs import AccessLog, JsonFormatter
 from tests.api.fake_mart import TEST_CONFIG
 
 
+def record(access_log: AccessLog, request_id: str, **fields) -> None:
+    """One access-log line for a GET /health unless fields say otherwise."""
+    line = {
+        "method": "GET",
+        "path": "/health",
+        "status": 200,
+        "duration_ms": 0.1,
+        "remote_addr": "127.0.0.1",
+    }
+    access_log.record(request_id=request_id, **{**line, **fields})
+
+
 @pytest.mark.parametrize("factory", [create_app, create_asgi_app])
 def test_one_json_line_per_request_with_its_id(factory, store):
     lines: list[bytes] = []
@@ -40,14 +52,7 @@ def test_lines_are_batched_in_whole_lines_under_pipe_buf():
     batches: list[bytes] = []
     access_log = AccessLog(batches.append, True, buffer_bytes=3072, flush_seconds=60)
     for number in range(100):
-        access_log.record(
-            request_id=f"id-{number}",
-            method="GET",
-            path="/health",
-            status=200,
-            duration_ms=0.1,
-            remote_addr="127.0.0.1",
-        )
+        record(access_log, f"id-{number}")
     access_log.flush()
     assert len(batches) < 10  # far fewer writes than lines
     assert all(len(batch) <= 4096 and batch.endswith(b"\n") for batch in batches)
@@ -60,14 +65,7 @@ def test_waiting_lines_are_flushed_soon():
 
     batches: list[bytes] = []
     access_log = AccessLog(batches.append, True, flush_seconds=0.05)
-    access_log.record(
-        request_id="lonely",
-        method="GET",
-        path="/",
-        status=404,
-        duration_ms=0.1,
-        remote_addr=None,
-    )
+    record(access_log, "lonely", path="/", status=404, remote_addr=None)
     deadline = time.monotonic() + 5
     while not batches and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -103,14 +101,7 @@ def test_lines_from_many_threads_are_each_written_once():
 
     def requests(thread: int) -> None:
         for number in range(500):
-            access_log.record(
-                request_id=f"{thread}-{number}",
-                method="GET",
-                path="/health",
-                status=200,
-                duration_ms=0.1,
-                remote_addr="127.0.0.1",
-            )
+            record(access_log, f"{thread}-{number}")
 
     threads = [threading.Thread(target=requests, args=(t,)) for t in range(4)]
     for thread in threads:
@@ -129,14 +120,8 @@ def test_lines_from_many_threads_are_each_written_once():
 def test_a_path_orjson_refuses_still_makes_one_json_line():
     lines: list[bytes] = []
     access_log = AccessLog(lines.append, True, buffer_bytes=0)
-    access_log.record(
-        request_id="r",
-        method="GET",
-        path="/x\ud800y",  # a lone surrogate: not encodable as UTF-8
-        status=404,
-        duration_ms=0.25,
-        remote_addr=None,
-    )
+    # A lone surrogate: not encodable as UTF-8.
+    record(access_log, "r", path="/x\ud800y", duration_ms=0.25, remote_addr=None)
     (line,) = lines
     assert line.isascii() and line.endswith(b"\n") and line.count(b"\n") == 1
     entry = json.loads(line)
