@@ -1,8 +1,9 @@
 # A thin veneer over commands you could type yourself; no logic hides here.
 # make run       set up, generate demo data, load, dbt build, serve the API and
 #                the lookup page at http://127.0.0.1:$(PORT)/
-# make pipeline  load + dbt build only (DATA=..., DBT_TARGET=duckdb|postgres, COUNTRIES=Peru,China)
-# make test      dbt build on DuckDB and PostgreSQL, then pytest
+# make pipeline  load + dbt build only (DATA=..., DBT_TARGET=duckdb|postgres|spark,
+#                COUNTRIES=Peru,China); spark installs the spark extra first
+# make test      dbt build on DuckDB and PostgreSQL, then pytest (Spark included)
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -22,7 +23,7 @@ DBT := $(BIN)/dbt --no-version-check
 COMMA := ,
 DBT_VARS := '{"countries": ["$(subst $(COMMA),"$(COMMA) ",$(COUNTRIES))"]}'
 
-.PHONY: setup run pipeline demo-data load build serve test lint postgres clean docs docs-static report bench
+.PHONY: setup setup-spark run pipeline demo-data load build serve test lint postgres clean docs docs-static report bench
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,15 +33,25 @@ $(BIN)/activate: pyproject.toml
 
 setup: $(BIN)/activate
 
+# Apache Spark (dbt-spark's session method, pyspark's jars: about 400 MB), only
+# for DBT_TARGET=spark and the tests; it needs a Java runtime (java on PATH).
+$(VENV)/.spark-installed: pyproject.toml | setup
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $@
+
+setup-spark: $(VENV)/.spark-installed
+
+SPARK_SETUP := $(if $(filter spark,$(DBT_TARGET)),setup-spark)
+
 build/demo/vouchers.parquet: | setup
 	$(BIN)/python -m loader generate --rows $(DEMO_ROWS) --seed 42 --out $@
 
 demo-data: build/demo/vouchers.parquet
 
-load: setup $(if $(filter build/demo/vouchers.parquet,$(DATA)),demo-data)
+load: setup $(SPARK_SETUP) $(if $(filter build/demo/vouchers.parquet,$(DATA)),demo-data)
 	$(BIN)/python -m loader load $(DATA)
 
-build: setup
+build: setup $(SPARK_SETUP)
 	$(DBT) build --vars $(DBT_VARS)
 
 pipeline: load build
@@ -75,7 +86,7 @@ postgres: setup
 # Tests use their own warehouse so they never overwrite the one `make run` built.
 test: export DUCKDB_PATH := build/test/voucher.duckdb
 test: export PGDATABASE := voucher_test
-test: setup demo-data
+test: setup setup-spark demo-data
 	$(MAKE) pipeline DBT_TARGET=duckdb
 	scripts/with-postgres.sh $(MAKE) pipeline DBT_TARGET=postgres
 	$(BIN)/pytest

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from loader import duckdb_warehouse, postgres_warehouse
+from loader import duckdb_warehouse, postgres_warehouse, spark_warehouse
 from loader.load_run import LoadRun
 from loader.parquet_source import (
     TEXT_BATCH_SCHEMA,
@@ -17,7 +17,12 @@ from loader.parquet_source import (
     sha256_of,
     text_batches,
 )
-from loader.settings import Target, duckdb_settings, postgres_settings
+from loader.settings import (
+    Target,
+    duckdb_settings,
+    postgres_settings,
+    spark_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +108,12 @@ def _writer_for(
         return functools.partial(
             duckdb_warehouse.replace_vouchers,
             duckdb_settings(environ),
+            TEXT_BATCH_SCHEMA,
+        )
+    if target is Target.SPARK:
+        return functools.partial(
+            spark_warehouse.replace_vouchers,
+            spark_settings(environ),
             TEXT_BATCH_SCHEMA,
         )
     return functools.partial(

@@ -2,8 +2,9 @@
 
 The variables are the ones ``profiles.yml`` reads, with the same defaults, so the
 loader and dbt always talk to the same warehouse: ``DBT_TARGET`` picks it,
-``DUCKDB_PATH`` locates the DuckDB file and the libpq variables (``PGHOST`` ...)
-locate PostgreSQL.
+``DUCKDB_PATH`` locates the DuckDB file, the libpq variables (``PGHOST`` ...)
+locate PostgreSQL and ``SPARK_WAREHOUSE`` the folder of the local Spark
+warehouse (metastore, tables, loads).
 """
 
 import os
@@ -20,6 +21,7 @@ class Target(StrEnum):
 
     DUCKDB = "duckdb"
     POSTGRES = "postgres"
+    SPARK = "spark"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,33 @@ class DuckDBSettings:
     """Where the DuckDB database file lives."""
 
     path: Path
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where the local Spark warehouse keeps its metastore, tables and loads."""
+
+    warehouse: Path
+
+    @property
+    def loads_dir(self) -> Path:
+        """The folders of the raw loads (external tables behind raw.vouchers)."""
+        return self.warehouse / "raw_loads"
+
+    def session_config(self) -> dict[str, str]:
+        """SparkSession settings: the server_side_parameters of profiles.yml."""
+        return {
+            "spark.master": "local[2]",
+            "spark.sql.warehouse.dir": str(self.warehouse / "tables"),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": (
+                f"jdbc:derby:;databaseName={self.warehouse / 'metastore_db'}"
+                ";create=true"
+            ),
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.shuffle.partitions": "2",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+        }
 
 
 @dataclass(frozen=True)
@@ -78,6 +107,14 @@ def duckdb_settings(environ: Mapping[str, str] | None = None) -> DuckDBSettings:
     environ = os.environ if environ is None else environ
     return DuckDBSettings(
         path=Path(environ.get("DUCKDB_PATH") or "warehouse/voucher.duckdb")
+    )
+
+
+def spark_settings(environ: Mapping[str, str] | None = None) -> SparkSettings:
+    """Spark settings; a relative ``SPARK_WAREHOUSE`` is relative to the cwd."""
+    environ = os.environ if environ is None else environ
+    return SparkSettings(
+        warehouse=Path(environ.get("SPARK_WAREHOUSE") or "warehouse/spark")
     )
 
 

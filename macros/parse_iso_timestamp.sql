@@ -108,8 +108,7 @@
     ]) -%}
     case
         when {{ is_iso_timestamp(text) }} then
-            {{ dbt.dateadd(
-                'minute',
+            {{ add_minutes(
                 '-1 * (' ~ iso_offset_minutes(text, offset_length) ~ ')',
                 'cast(' ~ local_text ~ ' as ' ~ dbt.type_timestamp() ~ ')'
             ) }}

@@ -4,10 +4,11 @@ The pipeline fixtures run the product the way a user does (``python -m loader``
 then ``dbt build``) against a throw-away DuckDB file or PostgreSQL database.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,53 @@ def duckdb_pipeline(tmp_path: Path) -> Pipeline:
     return Pipeline(
         "duckdb", {"DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")}, tmp_path
     )
+
+
+def spark_available() -> bool:
+    """dbt-spark's session method needs pyspark and a Java runtime."""
+    import importlib.util
+    import shutil
+
+    return (
+        shutil.which("java") is not None
+        and importlib.util.find_spec("pyspark") is not None
+        and importlib.util.find_spec("dbt.adapters.spark") is not None
+    )
+
+
+def require_spark() -> None:
+    require(
+        spark_available(),
+        "Spark is not installed: pip install -e '.[spark]' and a Java runtime",
+    )
+
+
+@contextlib.contextmanager
+def spark_session_over(env: Mapping[str, str]) -> Iterator:
+    """A local Spark session over env's SPARK_WAREHOUSE, stopped afterwards so
+    that another process (dbt, the loader's command line) can open the
+    warehouse's embedded metastore."""
+    from loader.settings import spark_settings
+    from loader.spark_warehouse import spark_session
+
+    spark = spark_session(spark_settings(env))
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def spark_rows(env: Mapping[str, str], statement: str) -> list[tuple]:
+    """The rows of a statement run in Spark, as tuples."""
+    with spark_session_over(env) as spark:
+        return [tuple(row) for row in spark.sql(statement).collect()]
+
+
+@pytest.fixture
+def spark_pipeline(tmp_path: Path) -> Pipeline:
+    """A pipeline writing to a fresh local Spark warehouse under tmp_path."""
+    require_spark()
+    return Pipeline("spark", {"SPARK_WAREHOUSE": str(tmp_path / "spark")}, tmp_path)
 
 
 @pytest.fixture

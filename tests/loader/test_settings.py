@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
+import jinja2
 import pytest
+import yaml
 
 from loader.errors import ConfigError
 from loader.settings import (
@@ -10,7 +12,9 @@ from loader.settings import (
     duckdb_settings,
     postgres_settings,
     resolve_target,
+    spark_settings,
 )
+from tests.conftest import REPO_ROOT
 
 
 def test_target_defaults_to_duckdb() -> None:
@@ -64,3 +68,18 @@ def test_postgres_from_libpq_variables() -> None:
 def test_bad_port_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="PGPORT must be a number"):
         postgres_settings({"PGPORT": "five"})
+
+
+@pytest.mark.parametrize("environ", [{}, {"SPARK_WAREHOUSE": "/data/spark"}])
+def test_the_loader_opens_spark_as_dbt_does(environ) -> None:
+    """profiles.yml's Spark session settings and the loader's are the same, so
+    both reach one metastore and one folder of tables."""
+    profile = yaml.safe_load((REPO_ROOT / "profiles.yml").read_text())
+    declared = profile["voucher_selection"]["outputs"]["spark"]
+    templates = jinja2.Environment()
+    templates.globals["env_var"] = lambda name, default="": environ.get(name, default)
+    rendered = {
+        key: templates.from_string(str(value)).render()
+        for key, value in declared["server_side_parameters"].items()
+    }
+    assert rendered == spark_settings(environ).session_config()

@@ -1,0 +1,76 @@
+"""Loading into the local Spark warehouse: exact text, one load kept, atomicity.
+
+Each test starts its own warehouse under tmp_path; the loader runs in this
+process (one JVM for the whole module), so nothing else opens the warehouse's
+embedded metastore at the same time.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from loader.errors import SourceError
+from loader.load import load_file
+from loader.settings import Target, spark_settings
+from tests.conftest import require_spark, spark_rows
+from tests.loader.helpers import SAMPLE_TEXT, corrupt_last_row_group
+
+pytestmark = pytest.mark.spark
+
+SOURCE_TEXT = (
+    "select `timestamp`, country_code, last_order_ts, first_order_ts,"
+    " total_orders, voucher_amount from raw.vouchers order by _source_row_number"
+)
+
+
+@pytest.fixture
+def spark_env(tmp_path: Path) -> dict[str, str]:
+    require_spark()
+    return {"SPARK_WAREHOUSE": str(tmp_path / "spark")}
+
+
+def loaded_tables(env: dict[str, str]) -> list[str]:
+    rows = spark_rows(env, "show tables in raw")
+    return sorted(name for _, name, _ in rows if name.startswith("_vouchers_"))
+
+
+def test_a_load_keeps_every_value_as_text_with_its_metadata(spark_env, sample_file):
+    result = load_file(sample_file, Target.SPARK, spark_env)
+
+    assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
+    assert spark_rows(
+        spark_env, "select distinct _load_id, _source_file from raw.vouchers"
+    ) == [(result.load_id, "sample.parquet")]
+    assert spark_rows(
+        spark_env, "select load_id, target, row_count from raw.load_log"
+    ) == [(result.load_id, "spark", len(SAMPLE_TEXT))]
+
+
+def test_a_new_load_replaces_the_previous_one_and_its_files(
+    spark_env, sample_file, other_file
+):
+    first = load_file(other_file, Target.SPARK, spark_env)
+    second = load_file(sample_file, Target.SPARK, spark_env)
+
+    assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
+    suffix = second.load_id.replace("-", "")
+    assert loaded_tables(spark_env) == [f"_vouchers_loaded_{suffix}"]
+    loads = spark_settings(spark_env).loads_dir
+    assert [folder.name for folder in loads.iterdir()] == [f"_vouchers_loaded_{suffix}"]
+    logged = spark_rows(spark_env, "select load_id from raw.load_log")
+    assert sorted(logged) == sorted([(first.load_id,), (second.load_id,)])
+
+
+def test_a_broken_file_keeps_the_previous_load(spark_env, tmp_path, sample_file):
+    previous = load_file(sample_file, Target.SPARK, spark_env)
+    broken = corrupt_last_row_group(tmp_path)
+
+    with pytest.raises(SourceError):
+        load_file(broken, Target.SPARK, spark_env)
+
+    assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
+    suffix = previous.load_id.replace("-", "")
+    assert loaded_tables(spark_env) == [f"_vouchers_loaded_{suffix}"]
+    loads = spark_settings(spark_env).loads_dir
+    assert [folder.name for folder in loads.iterdir()] == [f"_vouchers_loaded_{suffix}"]
+    assert spark_rows(spark_env, "select count(*) from raw.load_log") == [(1,)]
