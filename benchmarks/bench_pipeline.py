@@ -1,16 +1,19 @@
 """Benchmark ``dbt build`` (all models and tests) on synthetic data.
 
 Generates the file once per size (cached under ``build/bench/``), loads it into
-a throw-away DuckDB file and a dedicated PostgreSQL database
-(``voucher_bench_pipeline``), then times ``dbt build`` end to end as the
+a throw-away DuckDB file, a dedicated PostgreSQL database
+(``voucher_bench_pipeline``) and, with ``--targets ... spark``, a throw-away
+local Spark warehouse, then times ``dbt build`` end to end as the
 Makefile runs it, and prints one table row per warehouse and size.
 
     .venv/bin/python benchmarks/bench_pipeline.py [--rows 1000000 ...]
+    .venv/bin/python benchmarks/bench_pipeline.py --targets spark
 """
 
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -63,6 +66,7 @@ def main() -> None:
                 "DBT_PROFILES_DIR": str(REPO_ROOT),
                 "DUCKDB_PATH": str(BENCH_DIR / "pipeline.duckdb"),
                 "PGDATABASE": DATABASE,
+                "SPARK_WAREHOUSE": str(BENCH_DIR / "spark"),
                 "DBT_TARGET_PATH": str(BENCH_DIR / "target"),
                 "DBT_LOG_PATH": str(BENCH_DIR / "logs"),
             }
@@ -73,6 +77,7 @@ def main() -> None:
                 f"{rows / build:>12,.0f}"
             )
     (BENCH_DIR / "pipeline.duckdb").unlink(missing_ok=True)
+    shutil.rmtree(BENCH_DIR / "spark", ignore_errors=True)
 
 
 if __name__ == "__main__":
