@@ -24,6 +24,7 @@ import logging
 import shutil
 from collections.abc import Iterable, Iterator
 from datetime import UTC
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -105,7 +106,7 @@ def replace_vouchers(
 
 
 def _write_parquet(
-    folder, schema: pa.Schema, batches: Iterable[pa.RecordBatch], run: LoadRun
+    folder: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], run: LoadRun
 ) -> int:
     folder.mkdir(parents=True, exist_ok=False)
     row_count = 0
@@ -132,7 +133,9 @@ def _with_load_columns(
         yield pa.RecordBatch.from_arrays(columns, schema=_VOUCHERS_SCHEMA)
 
 
-def _swap_in(spark, settings: SparkSettings, table: str, folder, run, rows) -> None:
+def _swap_in(
+    spark, settings: SparkSettings, table: str, folder: Path, run: LoadRun, rows: int
+) -> None:
     spark.sql(f"create database if not exists {RAW_SCHEMA}")
     previous = [
         row.tableName
