@@ -3,8 +3,9 @@
 The ASGI app on gunicorn's own asyncio worker is the default: of the setups
 benchmarks/bench_api.py compares it serves the minimal app fastest (10-12k
 req/s against about 6k with uvicorn's worker, 4-6k with sync or gthread, on 2
-cores) and the API too (9.4k req/s, docs/benchmarks.md). The WSGI app runs on threaded workers when
-named instead (`... api.wsgi:app`), or with VOUCHER_API_WORKER_CLASS=sync|gthread.
+cores) and the API too (9.4k req/s, docs/benchmarks.md). The WSGI app runs on
+threaded workers when named instead (`... api.wsgi:app`), or with
+VOUCHER_API_WORKER_CLASS=sync|gthread.
 """
 
 import os
