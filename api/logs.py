@@ -55,9 +55,9 @@ class AccessLog:
     line about 25 us, against about 100 us for a whole lookup. So the lines are
     encoded by orjson straight from a dict and written in batches: when about
     3 KiB are waiting, and at least every `flush_seconds` (from a daemon
-    thread, and at exit). Each
-    batch is one write of at most PIPE_BUF bytes, so workers sharing stderr
-    never interleave lines. Off unless logger "api.access" is at INFO.
+    thread, and at exit). Each batch is one write of at most PIPE_BUF bytes,
+    so workers sharing stderr never interleave lines. Off unless logger
+    "api.access" is at INFO.
     """
 
     def __init__(

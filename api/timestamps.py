@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import NamedTuple
 
@@ -35,10 +35,6 @@ class Timestamp(NamedTuple):
     utc: datetime
     date_only: bool
     utc_day: int
-
-    @property
-    def utc_date(self) -> date:
-        return self.utc.date()
 
 
 # make_timestamp((utc, date_only, utc_day)) is Timestamp(utc, date_only,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -97,7 +97,7 @@ def test_an_offset_instant_is_converted_to_utc():
     parsed = parse_timestamp("2024-05-31T23:30:00-05:00")
     expected = datetime(2024, 5, 31, 23, 30, tzinfo=timezone(-timedelta(hours=5)))
     assert parsed.utc == expected
-    assert parsed.utc_date.isoformat() == "2024-06-01"
+    assert date.fromordinal(parsed.utc_day).isoformat() == "2024-06-01"
 
 
 @settings(max_examples=500, deadline=None)
