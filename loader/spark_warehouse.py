@@ -69,6 +69,17 @@ def spark_session(settings: SparkSettings):
     return builder.getOrCreate()
 
 
+@contextlib.contextmanager
+def session_over(settings: SparkSettings) -> Iterator:
+    """spark_session, stopped on leaving, so that another process (dbt, the
+    loader's command line) can open the embedded metastore afterwards."""
+    spark = spark_session(settings)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
 def replace_vouchers(
     settings: SparkSettings,
     schema: pa.Schema,
@@ -121,14 +132,17 @@ def _with_load_columns(
     schema: pa.Schema, batches: Iterable[pa.RecordBatch], run: LoadRun
 ) -> Iterator[pa.RecordBatch]:
     loaded_at = run.started_at.replace(tzinfo=UTC)
+    source_file = pa.scalar(run.source_file, pa.string())
+    load_id = pa.scalar(run.load_id, pa.string())
+    loaded_at = pa.scalar(loaded_at, pa.timestamp("us", tz="UTC"))
     for batch in batches:
         rows = batch.num_rows
         columns = [batch.column(schema.get_field_index(n)) for n in SOURCE_COLUMNS]
         columns += [
-            pa.array([run.source_file] * rows, pa.string()),
+            pa.repeat(source_file, rows),
             batch.column(schema.get_field_index("_source_row_number")),
-            pa.array([run.load_id] * rows, pa.string()),
-            pa.array([loaded_at] * rows, pa.timestamp("us", tz="UTC")),
+            pa.repeat(load_id, rows),
+            pa.repeat(loaded_at, rows),
         ]
         yield pa.RecordBatch.from_arrays(columns, schema=_VOUCHERS_SCHEMA)
 
@@ -153,7 +167,10 @@ def _swap_in(
     )
     for name in previous:
         spark.sql(f"drop table if exists {RAW_SCHEMA}.{name}")
-        shutil.rmtree(settings.loads_dir / name, ignore_errors=True)
+    # Every other folder: the previous loads', and any a killed load left.
+    for other in settings.loads_dir.iterdir():
+        if other != folder:
+            shutil.rmtree(other, ignore_errors=True)
     spark.sql(
         f"create table if not exists {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
         f" ({_LOAD_LOG_COLUMNS}) using parquet"

@@ -4,11 +4,10 @@ The pipeline fixtures run the product the way a user does (``python -m loader``
 then ``dbt build``) against a throw-away DuckDB file or PostgreSQL database.
 """
 
-import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -154,24 +153,12 @@ def require_spark() -> None:
     )
 
 
-@contextlib.contextmanager
-def spark_session_over(env: Mapping[str, str]) -> Iterator:
-    """A local Spark session over env's SPARK_WAREHOUSE, stopped afterwards so
-    that another process (dbt, the loader's command line) can open the
-    warehouse's embedded metastore."""
-    from loader.settings import spark_settings
-    from loader.spark_warehouse import spark_session
-
-    spark = spark_session(spark_settings(env))
-    try:
-        yield spark
-    finally:
-        spark.stop()
-
-
 def spark_rows(env: Mapping[str, str], statement: str) -> list[tuple]:
     """The rows of a statement run in Spark, as tuples."""
-    with spark_session_over(env) as spark:
+    from loader.settings import spark_settings
+    from loader.spark_warehouse import session_over
+
+    with session_over(spark_settings(env)) as spark:
         return [tuple(row) for row in spark.sql(statement).collect()]
 
 

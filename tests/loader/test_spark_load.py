@@ -46,10 +46,12 @@ def test_a_load_keeps_every_value_as_text_with_its_metadata(spark_env, sample_fi
     ) == [(result.load_id, "spark", len(SAMPLE_TEXT))]
 
 
-def test_a_new_load_replaces_the_previous_one_and_its_files(
+def test_a_new_load_replaces_the_previous_one_and_all_other_files(
     spark_env, sample_file, other_file
 ):
     first = load_file(other_file, Target.SPARK, spark_env)
+    # What a load killed while writing leaves: a folder and no table.
+    (spark_settings(spark_env).loads_dir / "_vouchers_loaded_killed").mkdir()
     second = load_file(sample_file, Target.SPARK, spark_env)
 
     assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import postgres_connection, spark_rows, spark_session_over
+from tests.conftest import postgres_connection, spark_rows
 from tests.pipeline import oracle
 
 ALL_COUNTRIES = ("Peru", "China", "Latvia", "Australia")
@@ -16,7 +16,10 @@ SEGMENT_KEY = ["country_code", "segment_name", "segment_variant"]
 def read_mart(pipeline, table: str) -> pd.DataFrame:
     query = f"select * from marts.{table}"
     if pipeline.target == "spark":
-        with spark_session_over(pipeline.env) as spark:
+        from loader.settings import spark_settings
+        from loader.spark_warehouse import session_over
+
+        with session_over(spark_settings(pipeline.env)) as spark:
             return spark.sql(query).toPandas()
     if pipeline.target == "duckdb":
         import duckdb
