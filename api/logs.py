@@ -17,35 +17,14 @@ from typing import Any
 import orjson
 from gunicorn import glogging
 
-# LogRecord attributes that are not "extra" fields passed by the caller.
-_STANDARD_ATTRS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime"}
-)
+from dwh.log_format import JsonFormatter
 
+__all__ = ["AccessLog", "GunicornJsonLogger", "JsonFormatter"]
 
 # One encoder for every line: json.dumps(..., default=str) would build a new one
 # per call, which is a measurable share of a request here.
 _ENCODER = json.JSONEncoder(default=str)
 _PIPE_BUF = 4096  # writes up to this size to a pipe are atomic (POSIX minimum 512)
-
-
-class JsonFormatter(logging.Formatter):
-    """Render a record as a single JSON line: time, level, logger, message, extras."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": _utc_timestamp(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        # ASCII-only: no client-supplied text can break the log stream encoding.
-        return _ENCODER.encode(entry)
 
 
 class AccessLog:
@@ -113,7 +92,7 @@ class AccessLog:
         # (ASCII output) takes lines orjson refuses: lone surrogates that a
         # client smuggled into the path.
         entry = {
-            "ts": _utc_timestamp(time.time()),
+            "time": _utc_timestamp(time.time()),
             "level": "info",
             "logger": "api.access",
             "message": "request",

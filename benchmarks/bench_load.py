@@ -21,7 +21,7 @@ import duckdb
 import psycopg2
 
 from loader.load import load_file
-from loader.settings import Target, postgres_settings
+from dwh.settings import Target, postgres_settings
 from loader.synthetic import generate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

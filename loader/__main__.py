@@ -14,9 +14,9 @@ from pathlib import Path
 
 from loader.errors import LoaderError
 from loader.load import load_file
-from loader.log_format import JsonFormatter
+from dwh.log_format import JsonFormatter
 from loader.progress import ProgressPrinter
-from loader.settings import Target, postgres_settings, resolve_target
+from dwh.settings import Target, postgres_settings, resolve_target
 
 PROGRAM = "loader"
 

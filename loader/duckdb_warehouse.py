@@ -29,7 +29,7 @@ from loader.raw_schema import (
     quote_identifier,
     vouchers_ddl,
 )
-from loader.settings import DuckDBSettings
+from dwh.settings import DuckDBSettings
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from loader.parquet_source import (
     sha256_of,
     text_batches,
 )
-from loader.settings import (
+from dwh.settings import (
     Target,
     duckdb_settings,
     postgres_settings,

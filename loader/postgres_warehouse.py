@@ -46,7 +46,7 @@ from loader.raw_schema import (
     quote_identifier,
     vouchers_ddl,
 )
-from loader.settings import PostgresSettings
+from dwh.settings import PostgresSettings
 
 log = logging.getLogger(__name__)
 

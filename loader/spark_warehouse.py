@@ -38,7 +38,7 @@ from loader.raw_schema import (
     SOURCE_COLUMNS,
     VOUCHERS_TABLE,
 )
-from loader.settings import SparkSettings
+from dwh.settings import SparkSettings
 
 log = logging.getLogger(__name__)
 

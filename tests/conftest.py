@@ -155,7 +155,7 @@ def require_spark() -> None:
 
 def spark_rows(env: Mapping[str, str], statement: str) -> list[tuple]:
     """The rows of a statement run in Spark, as tuples."""
-    from loader.settings import spark_settings
+    from dwh.settings import spark_settings
     from loader.spark_warehouse import session_over
 
     with session_over(spark_settings(env)) as spark:

@@ -45,7 +45,7 @@ def test_one_json_line_per_request_with_its_id(factory, store):
         assert entry["logger"] == "api.access"
         assert entry["method"] in ("GET", "POST")
         assert entry["duration_ms"] >= 0
-        assert entry["ts"].endswith("Z")
+        assert entry["time"].endswith("Z")
 
 
 def test_lines_are_batched_in_whole_lines_under_pipe_buf():

@@ -118,7 +118,7 @@ def warehouse(
     warehouse = Warehouse(request.param, env)
     if request.param == "postgres":
         from loader.postgres_warehouse import ensure_database
-        from loader.settings import postgres_settings
+        from dwh.settings import postgres_settings
 
         ensure_database(postgres_settings(env))
         warehouse.query("drop schema if exists raw cascade")

@@ -22,7 +22,7 @@ from loader.errors import SourceError
 from loader.load import load_file
 from loader.load_run import utc_now
 from loader.parquet_source import sha256_of
-from loader.settings import Target
+from dwh.settings import Target
 from tests.conftest import REPO_ROOT
 from tests.loader.helpers import (
     SAMPLE_TEXT,

@@ -16,7 +16,7 @@ SEGMENT_KEY = ["country_code", "segment_name", "segment_variant"]
 def read_mart(pipeline, table: str) -> pd.DataFrame:
     query = f"select * from marts.{table}"
     if pipeline.target == "spark":
-        from loader.settings import spark_settings
+        from dwh.settings import spark_settings
         from loader.spark_warehouse import session_over
 
         with session_over(spark_settings(pipeline.env)) as spark:

@@ -1,4 +1,4 @@
-"""Target and connection settings from the environment (loader.settings)."""
+"""Warehouse settings from the environment (dwh.settings) and profiles.yml."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from loader.errors import ConfigError
-from loader.settings import (
+from dwh.settings import (
     Target,
     duckdb_settings,
     postgres_settings,

@@ -1,0 +1,34 @@
+{#
+    On-run-start hook: write down, in the warehouse, that this invocation
+    started and which raw load was current then. The publish step only
+    accepts the invocation of run_results.json if it is also the latest one
+    started here (so a later run that was killed or selected a few models
+    cannot leave half-written tables behind a "passed" run_results.json) and
+    if raw still holds the same load (so no load landed during the build).
+#}
+{% macro record_build_start() -%}
+    {%- set log_table = 'audit.dbt_invocations' -%}
+    {#- One statement per call: Spark runs no multi-statement strings. -#}
+    {%- do run_query('create schema if not exists audit') -%}
+    {%- do run_query(
+        'create table if not exists ' ~ log_table ~ ' ('
+        ~ ' invocation_id ' ~ dbt.type_string() ~ ','
+        ~ ' command ' ~ dbt.type_string() ~ ','
+        ~ ' started_at ' ~ dbt.type_timestamp() ~ ','
+        ~ ' raw_load_id ' ~ dbt.type_string() ~ ')'
+    ) -%}
+    insert into {{ log_table }}
+    select
+        '{{ invocation_id }}',
+        '{{ invocation_args_dict.get("which", "") }}',
+        -- microseconds: "the latest started" must not tie within a second
+        cast(
+            '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
+            as {{ dbt.type_timestamp() }}
+        ),
+        (
+            select load_id from {{ var('raw_schema') }}.load_log
+            order by finished_at desc
+            limit 1
+        )
+{%- endmacro %}

@@ -1,0 +1,147 @@
+"""Command line: ``python -m serving {publish,rollback,history}``.
+
+One line per outcome on stderr; errors are one line too, exit code 1 when the
+build is not publishable (or there is nothing to roll back to), 2 for bad
+settings, 3 when the warehouse fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dwh.errors import OneLineError
+from dwh.log_format import JsonFormatter
+from dwh.settings import Target, resolve_target, serving_settings
+from serving.audit import audit_build
+from serving.publish import history, publish, rollback
+
+PROGRAM = "serving"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    arguments = _parser().parse_args(argv)
+    _configure_logging(arguments.verbose)
+    try:
+        return arguments.command(arguments)
+    except OneLineError as error:
+        _say(f"{PROGRAM}: error: {error}")
+        return error.exit_code
+    except KeyboardInterrupt:
+        _say(f"{PROGRAM}: interrupted; nothing was changed")
+        return 130
+
+
+def _publish(arguments: argparse.Namespace) -> int:
+    settings = serving_settings()
+    build = audit_build(arguments.target_path or settings.dbt_target_path)
+    target = resolve_target(arguments.target)
+    result = publish(build, target, settings)
+    if not result.changed:
+        _say(
+            f"build {result.invocation_id} is already published as"
+            f" #{result.publish_id}; nothing changed"
+        )
+        return 0
+    rows = ", ".join(f"{name} {count:,}" for name, count in result.row_counts.items())
+    _say(
+        f"published build {result.invocation_id} as #{result.publish_id} into"
+        f" {target.value} serving ({rows})"
+    )
+    return 0
+
+
+def _rollback(arguments: argparse.Namespace) -> int:
+    target = resolve_target(arguments.target)
+    result = rollback(target, serving_settings())
+    _say(
+        f"rolled back: {target.value} serving now serves #{result.publish_id}"
+        f" (build {result.invocation_id})"
+    )
+    return 0
+
+
+def _history(arguments: argparse.Namespace) -> int:
+    entries = history(resolve_target(arguments.target), serving_settings())
+    if not entries:
+        _say("nothing published yet")
+    for entry in entries:
+        state = (
+            "current"
+            if entry["current"]
+            else "rolled back"
+            if entry["rolled_back_at"]
+            else "discarded"
+            if entry["discarded_at"]
+            else "kept"
+        )
+        when = "%Y-%m-%d %H:%M:%S"
+        print(
+            f"#{entry['publish_id']:<4} {state:<11}"
+            f" built {entry['built_at']:{when}}"
+            f" published {entry['published_at']:{when}}"
+            f" {entry['invocation_id']} {entry['source_file']}"
+        )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {PROGRAM}",
+        description="Publish a dbt build that passed, or roll back to an earlier one.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log JSON events to stderr"
+    )
+    targets = [Target.DUCKDB.value, Target.POSTGRES.value]
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--target",
+        choices=targets,
+        help="serving warehouse (default: $DBT_TARGET, else duckdb)",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    publish_command = commands.add_parser(
+        "publish",
+        parents=[common],
+        help="publish the last dbt build if every node passed",
+        description=(
+            "Audit target/run_results.json and, if every node of a full dbt build"
+            " passed, make that build what the API serves, atomically."
+        ),
+    )
+    publish_command.add_argument(
+        "--target-path",
+        type=Path,
+        help="dbt's artifacts folder (default: $DBT_TARGET_PATH, else target)",
+    )
+    publish_command.set_defaults(command=_publish)
+    commands.add_parser(
+        "rollback",
+        parents=[common],
+        help="serve the build published before the current one",
+    ).set_defaults(command=_rollback)
+    commands.add_parser(
+        "history", parents=[common], help="list the published builds, newest first"
+    ).set_defaults(command=_history)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger(PROGRAM)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

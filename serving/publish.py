@@ -1,0 +1,550 @@
+"""Publish a build that passed the audit; roll back to an earlier one.
+
+The serving schema holds, per published table T, ``serving.T__history`` (the
+rows of every kept build, keyed by ``publish_id``) and a view ``serving.T``
+over the rows of the current build, which ``serving.current_publish`` (one
+row) names. ``serving.publish_log`` has one row per published build. So:
+
+- publishing is one transaction: copy each table's rows under a new
+  publish_id, log it, point current_publish at it, forget builds past the
+  kept number; readers see the previous build until the commit, then the new;
+- rollback is one UPDATE of current_publish;
+- dbt rebuilding the marts, failing or being killed never touches serving.
+
+Before copying anything the warehouse itself must agree with the audit: the
+build in run_results.json is the latest dbt invocation that started here
+(``audit.dbt_invocations``, written by the on-run-start hook), and raw still
+holds the load that build started on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from dwh.errors import WarehouseError, first_line
+from dwh.settings import (
+    PostgresSettings,
+    ServingSettings,
+    Target,
+    api_postgres_settings,
+    duckdb_settings,
+    postgres_settings,
+)
+from serving.audit import AuditedBuild, NotPublishable, PublishedRelation
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "serving"
+LOG_TABLE = f"{SCHEMA}.publish_log"
+CURRENT_TABLE = f"{SCHEMA}.current_publish"
+# The current build's row of the publish log, for the API's /ready.
+CURRENT_BUILD_VIEW = f"{SCHEMA}.current_build"
+HISTORY_SUFFIX = "__history"
+INVOCATIONS_TABLE = "audit.dbt_invocations"
+LOAD_LOG_TABLE = "raw.load_log"
+
+PUBLISH_LOG_DDL = f"""
+create table if not exists {LOG_TABLE} (
+    publish_id bigint primary key,
+    invocation_id varchar not null,
+    dbt_version varchar not null,
+    build_target varchar not null,
+    dbt_vars varchar not null,
+    built_at timestamp not null,
+    build_finished_at timestamp not null,
+    published_at timestamp not null,
+    load_id varchar not null,
+    source_file varchar not null,
+    source_sha256 varchar not null,
+    source_rows bigint not null,
+    loaded_at timestamp not null,
+    row_counts varchar not null,
+    models_passed integer not null,
+    seeds_passed integer not null,
+    snapshots_passed integer not null,
+    data_tests_passed integer not null,
+    unit_tests_passed integer not null,
+    warnings integer not null,
+    rolled_back_at timestamp,
+    discarded_at timestamp
+)
+"""
+CURRENT_DDL = f"create table if not exists {CURRENT_TABLE} (publish_id bigint not null)"
+# What /ready and /api/segments say about the build they serve.
+CURRENT_BUILD_COLUMNS = (
+    "publish_id",
+    "invocation_id",
+    "built_at",
+    "published_at",
+    "load_id",
+    "source_file",
+    "source_sha256",
+    "source_rows",
+    "loaded_at",
+)
+CURRENT_BUILD_DDL = f"""
+create view {CURRENT_BUILD_VIEW} as
+select {", ".join(f"published.{column}" for column in CURRENT_BUILD_COLUMNS)}
+from {LOG_TABLE} as published
+inner join {CURRENT_TABLE} as current_publish
+    on published.publish_id = current_publish.publish_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """What a publish or a rollback did."""
+
+    publish_id: int
+    invocation_id: str
+    changed: bool  # False: this build was already the current one
+    row_counts: dict[str, int]
+
+
+class Session(Protocol):
+    """One transaction's worth of statements on the serving warehouse."""
+
+    target: Target
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query (``?`` placeholders) and return its rows."""
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement."""
+
+
+def publish(
+    build: AuditedBuild, target: Target, settings: ServingSettings, environ=None
+) -> PublishResult:
+    """Make ``build`` what the API serves, in one transaction."""
+    with _transaction(target, settings, environ) as session:
+        _prepare(session)
+        started = _check_invocation(session, build)
+        load = _check_raw_load(session, started)
+        current = _current(session)
+        if current is not None and current[1] == build.invocation_id:
+            return PublishResult(current[0], build.invocation_id, False, {})
+        publish_id = session.rows(
+            f"select coalesce(max(publish_id), 0) + 1 from {LOG_TABLE}"
+        )[0][0]
+        row_counts = {
+            relation.name: _copy(session, relation, publish_id)
+            for relation in build.relations
+        }
+        now = _utc_now()
+        session.run(
+            f"insert into {LOG_TABLE} values ({', '.join(['?'] * 22)})",
+            [
+                publish_id,
+                build.invocation_id,
+                build.dbt_version,
+                build.adapter_type,
+                json.dumps(build.vars, sort_keys=True),
+                started["started_at"],
+                _naive_utc(build.finished_at),
+                now,
+                *load,
+                json.dumps(row_counts, sort_keys=True),
+                build.passed.get("model", 0),
+                build.passed.get("seed", 0),
+                build.passed.get("snapshot", 0),
+                build.passed.get("test", 0),
+                build.passed.get("unit_test", 0),
+                build.warnings,
+                None,
+                None,
+            ],
+        )
+        _point_at(session, publish_id)
+        _forget_old_builds(session, build.relations, settings.keep_builds, now)
+        if target is Target.POSTGRES:
+            _grant_api(session, build.relations, environ)
+    log.info(
+        "build published",
+        extra={
+            "event": "published",
+            "publish_id": publish_id,
+            "invocation_id": build.invocation_id,
+            "row_counts": row_counts,
+        },
+    )
+    return PublishResult(publish_id, build.invocation_id, True, row_counts)
+
+
+def rollback(target: Target, settings: ServingSettings, environ=None) -> PublishResult:
+    """Serve the newest kept build published before the current one."""
+    with _transaction(target, settings, environ) as session:
+        _prepare(session)
+        current = _current(session)
+        if current is None:
+            raise NotPublishable("nothing is published yet: nothing to roll back")
+        previous = session.rows(
+            f"select publish_id, invocation_id from {LOG_TABLE}"
+            " where publish_id < ? and discarded_at is null"
+            " order by publish_id desc limit 1",
+            [current[0]],
+        )
+        if not previous:
+            raise NotPublishable(
+                f"no build published before #{current[0]} is kept: nothing to roll"
+                " back to"
+            )
+        publish_id, invocation_id = previous[0]
+        session.run(
+            f"update {LOG_TABLE} set rolled_back_at = ? where publish_id = ?",
+            [_utc_now(), current[0]],
+        )
+        _point_at(session, publish_id)
+    log.info(
+        "rolled back",
+        extra={"event": "rolled_back", "from": current[0], "to": publish_id},
+    )
+    return PublishResult(publish_id, invocation_id, True, {})
+
+
+def history(target: Target, settings: ServingSettings, environ=None) -> list[dict]:
+    """The publish log, newest first, with which build is current."""
+    with _transaction(target, settings, environ) as session:
+        _prepare(session)
+        current = _current(session)
+        columns = [
+            "publish_id",
+            "invocation_id",
+            "built_at",
+            "published_at",
+            "source_file",
+            "row_counts",
+            "warnings",
+            "rolled_back_at",
+            "discarded_at",
+        ]
+        rows = session.rows(
+            f"select {', '.join(columns)} from {LOG_TABLE} order by publish_id desc"
+        )
+    return [
+        {
+            **dict(zip(columns, row, strict=True)),
+            "current": current is not None and row[0] == current[0],
+        }
+        for row in rows
+    ]
+
+
+def _prepare(session: Session) -> None:
+    session.run(f"create schema if not exists {SCHEMA}")
+    session.run(PUBLISH_LOG_DDL)
+    session.run(CURRENT_DDL)
+    if not _exists(session, CURRENT_BUILD_VIEW):
+        session.run(CURRENT_BUILD_DDL)
+
+
+def _check_invocation(session: Session, build: AuditedBuild) -> dict[str, Any]:
+    """The build's row of audit.dbt_invocations; it must be the latest one."""
+    if not _exists(session, INVOCATIONS_TABLE):
+        raise NotPublishable(
+            f"this warehouse has no {INVOCATIONS_TABLE}: the build in"
+            " run_results.json did not run here"
+        )
+    rows = session.rows(
+        f"select invocation_id, command, started_at, raw_load_id"
+        f" from {INVOCATIONS_TABLE} order by started_at desc limit 1"
+    )
+    fields = ("invocation_id", "command", "started_at", "raw_load_id")
+    latest = dict(zip(fields, rows[0], strict=True))
+    if latest["invocation_id"] != build.invocation_id:
+        known = session.rows(
+            f"select count(*) from {INVOCATIONS_TABLE} where invocation_id = ?",
+            [build.invocation_id],
+        )[0][0]
+        if not known:
+            raise NotPublishable(
+                f"build {build.invocation_id} did not run on this warehouse"
+                " (check DBT_TARGET and the target folder)"
+            )
+        raise NotPublishable(
+            f"`dbt {latest['command']}` {latest['invocation_id']} started after"
+            f" build {build.invocation_id} (at {latest['started_at']:%H:%M:%S})"
+            " and did not finish as a passing build: its tables may be half"
+            " written; run `dbt build` again"
+        )
+    return latest
+
+
+def _check_raw_load(session: Session, started: dict[str, Any]) -> list[Any]:
+    """The raw load the build read, which must still be the one raw holds."""
+    rows = session.rows(
+        f"select load_id, source_file, source_sha256, row_count, finished_at"
+        f" from {LOAD_LOG_TABLE} order by finished_at desc limit 1"
+    )
+    if not rows or started["raw_load_id"] is None:
+        raise NotPublishable("raw holds no load: load a file and build first")
+    load = list(rows[0])
+    if load[0] != started["raw_load_id"]:
+        raise NotPublishable(
+            f"a load landed during or after the build: it started on load"
+            f" {started['raw_load_id']}, raw now holds {load[0]} ({load[1]});"
+            " run `dbt build` again"
+        )
+    return load
+
+
+def _current(session: Session) -> tuple[int, str] | None:
+    rows = session.rows(
+        f"select current_publish.publish_id, published.invocation_id"
+        f" from {CURRENT_TABLE} as current_publish"
+        f" inner join {LOG_TABLE} as published"
+        " on published.publish_id = current_publish.publish_id"
+    )
+    return (int(rows[0][0]), rows[0][1]) if rows else None
+
+
+def _copy(session: Session, relation: PublishedRelation, publish_id: int) -> int:
+    """Copy the build's rows of one table under publish_id; return how many."""
+    source = f"{_ident(relation.build_schema)}.{_ident(relation.name)}"
+    history_table = f"{SCHEMA}.{_ident(relation.name + HISTORY_SUFFIX)}"
+    columns = _columns(session, relation.build_schema, relation.name)
+    if not columns:
+        raise NotPublishable(f"the build has no table {source}")
+    if _exists(session, f"{SCHEMA}.{relation.name + HISTORY_SUFFIX}"):
+        kept = _columns(session, SCHEMA, relation.name + HISTORY_SUFFIX)[1:]
+        if kept != columns:
+            raise NotPublishable(
+                f"{source} has columns ({', '.join(columns)}) but the published"
+                f" history has ({', '.join(kept)}): a schema change needs a new"
+                f" serving schema (drop schema {SCHEMA} cascade, then publish)"
+            )
+    else:
+        session.run(
+            f"create table {history_table} as"
+            f" select cast(0 as bigint) as publish_id, * from {source} where 1 = 0"
+        )
+        selected = ", ".join(_ident(column) for column in columns)
+        session.run(
+            f"create view {SCHEMA}.{_ident(relation.name)} as"
+            f" select {selected} from {history_table}"
+            f" where publish_id = (select publish_id from {CURRENT_TABLE})"
+        )
+    selected = ", ".join(_ident(column) for column in columns)
+    session.run(
+        f"insert into {history_table} (publish_id, {selected})"
+        f" select ?, {selected} from {source}",
+        [publish_id],
+    )
+    return int(
+        session.rows(
+            f"select count(*) from {history_table} where publish_id = ?", [publish_id]
+        )[0][0]
+    )
+
+
+def _point_at(session: Session, publish_id: int) -> None:
+    session.run(f"delete from {CURRENT_TABLE}")
+    session.run(f"insert into {CURRENT_TABLE} values (?)", [publish_id])
+
+
+def _forget_old_builds(
+    session: Session,
+    relations: Sequence[PublishedRelation],
+    keep: int,
+    now: datetime,
+) -> None:
+    """Delete the rows of all but the newest `keep` builds (the current one kept)."""
+    kept = [
+        row[0]
+        for row in session.rows(
+            f"select publish_id from {LOG_TABLE} where discarded_at is null"
+            " order by publish_id desc limit ?",
+            [keep],
+        )
+    ]
+    marks = ", ".join(["?"] * len(kept))
+    for relation in relations:
+        session.run(
+            f"delete from {SCHEMA}.{_ident(relation.name + HISTORY_SUFFIX)}"
+            f" where publish_id not in ({marks})",
+            kept,
+        )
+    session.run(
+        f"update {LOG_TABLE} set discarded_at = ?"
+        f" where discarded_at is null and publish_id not in ({marks})",
+        [now, *kept],
+    )
+
+
+def _grant_api(
+    session: Session, relations: Sequence[PublishedRelation], environ
+) -> None:
+    """PostgreSQL: the API's role reads the API's serving views, nothing else.
+
+    CONNECT and TEMPORARY on the database are taken from PUBLIC, so only the
+    roles granted here (and the owner) can connect; the role may not read the
+    build schemas (rejected_vouchers holds raw text) nor create temp tables.
+    """
+    role = api_postgres_settings(environ)
+    quoted = _ident(role.user)
+    if not session.rows("select 1 from pg_roles where rolname = ?", [role.user]):
+        session.run(f"create role {quoted} login")
+    if role.password:
+        session.run(f"alter role {quoted} password ?", [role.password])
+    database = _ident(session.rows("select current_database()")[0][0])
+    session.run(f"revoke all on database {database} from public")
+    session.run(f"revoke temporary on database {database} from {quoted}")
+    session.run(f"grant connect on database {database} to {quoted}")
+    for schema in ("marts", "intermediate", "staging", "raw", "audit"):
+        if session.rows("select 1 from pg_namespace where nspname = ?", [schema]):
+            session.run(f"revoke all on all tables in schema {schema} from {quoted}")
+            session.run(f"revoke all on schema {schema} from {quoted}")
+            session.run(
+                f"alter default privileges in schema {schema}"
+                f" revoke all on tables from {quoted}"
+            )
+    session.run(f"revoke all on all tables in schema {SCHEMA} from {quoted}")
+    session.run(f"grant usage on schema {SCHEMA} to {quoted}")
+    readable = [CURRENT_BUILD_VIEW] + [
+        f"{SCHEMA}.{_ident(relation.name)}"
+        for relation in relations
+        if relation.for_api
+    ]
+    session.run(f"grant select on {', '.join(readable)} to {quoted}")
+
+
+def _columns(session: Session, schema: str, table: str) -> list[str]:
+    return [
+        row[0]
+        for row in session.rows(
+            "select column_name from information_schema.columns"
+            " where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        )
+    ]
+
+
+def _exists(session: Session, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(
+        session.rows(
+            "select 1 from information_schema.tables"
+            " where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+    )
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@contextmanager
+def _transaction(
+    target: Target, settings: ServingSettings, environ
+) -> Iterator[Session]:
+    if target is Target.DUCKDB:
+        with _duckdb_transaction(duckdb_settings(environ).path) as session:
+            yield session
+    elif target is Target.POSTGRES:
+        with _postgres_transaction(postgres_settings(environ), settings) as session:
+            yield session
+    else:
+        raise WarehouseError(
+            f"{target.value} is not a serving warehouse: publish into DuckDB or"
+            " PostgreSQL"
+        )
+
+
+class _DuckDBSession:
+    target = Target.DUCKDB
+
+    def __init__(self, connection) -> None:
+        self._connection = connection
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._connection.execute(sql, list(params)).fetchall()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._connection.execute(sql, list(params))
+
+
+class _PostgresSession:
+    target = Target.POSTGRES
+
+    def __init__(self, cursor) -> None:
+        self._cursor = cursor
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cursor.execute(sql.replace("?", "%s"), list(params))
+        return self._cursor.fetchall()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(sql.replace("?", "%s"), list(params))
+
+
+@contextmanager
+def _duckdb_transaction(path) -> Iterator[Session]:
+    import duckdb
+
+    if not path.is_file():
+        raise NotPublishable(f"no DuckDB file at {path}: load and build first")
+    try:
+        connection = duckdb.connect(str(path))
+    except duckdb.Error as error:
+        raise WarehouseError(f"cannot open {path}: {first_line(error)}") from None
+    try:
+        connection.execute("begin transaction")
+        yield _DuckDBSession(connection)
+        connection.execute("commit")
+    except duckdb.Error as error:
+        raise WarehouseError(f"DuckDB {path}: {first_line(error)}") from None
+    finally:
+        connection.close()  # an uncommitted transaction is rolled back
+
+
+# Publishes on one database wait for each other (pg_advisory_xact_lock).
+_PUBLISH_LOCK = 7_305_117
+
+
+@contextmanager
+def _postgres_transaction(
+    postgres: PostgresSettings, settings: ServingSettings
+) -> Iterator[Session]:
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(
+            **postgres.connect_kwargs(application_name="voucher-publish")
+        )
+    except psycopg2.Error as error:
+        raise WarehouseError(
+            f"PostgreSQL {postgres.describe()}: {first_line(error)}"
+        ) from None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("set local lock_timeout = %s", [settings.lock_timeout])
+            cursor.execute("select pg_advisory_xact_lock(%s)", [_PUBLISH_LOCK])
+            yield _PostgresSession(cursor)
+        connection.commit()
+    except psycopg2.errors.LockNotAvailable:
+        raise WarehouseError(
+            f"PostgreSQL {postgres.describe()}: waited {settings.lock_timeout}"
+            " (VOUCHER_LOCK_TIMEOUT) for a lock held by another session; nothing"
+            " was published"
+        ) from None
+    except psycopg2.Error as error:
+        raise WarehouseError(
+            f"PostgreSQL {postgres.describe()}: {first_line(error)}"
+        ) from None
+    finally:
+        connection.close()
