@@ -1,9 +1,12 @@
 # A thin veneer over commands you could type yourself; no logic hides here.
-# make run       set up, generate demo data, load, dbt build, serve the API and
-#                the lookup page at http://127.0.0.1:$(PORT)/
-# make pipeline  load + dbt build only (DATA=..., DBT_TARGET=duckdb|postgres|spark,
+# make run       set up, generate demo data, load, dbt build, publish, serve the
+#                API and the lookup page at http://127.0.0.1:$(PORT)/
+# make pipeline  load -> dbt build -> publish, stopping at the first failure with
+#                nothing published (DATA=..., DBT_TARGET=duckdb|postgres|spark,
 #                COUNTRIES=Peru,China); spark installs the spark extra first
-# make test      dbt build on DuckDB and PostgreSQL, then pytest (Spark included)
+# make publish   publish the last dbt build, only if every node passed
+# make rollback  serve the build published before the current one
+# make test      the pipeline on DuckDB and PostgreSQL, then pytest (Spark too)
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -23,7 +26,7 @@ DBT := $(BIN)/dbt --no-version-check
 COMMA := ,
 DBT_VARS := '{"countries": ["$(subst $(COMMA),"$(COMMA) ",$(COUNTRIES))"]}'
 
-.PHONY: setup setup-spark run pipeline demo-data load build serve test lint postgres clean docs docs-static report bench
+.PHONY: setup setup-spark run pipeline demo-data load build publish rollback history serve test lint postgres clean docs docs-static report bench
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +57,21 @@ load: setup $(SPARK_SETUP) $(if $(filter build/demo/vouchers.parquet,$(DATA)),de
 build: setup $(SPARK_SETUP)
 	$(DBT) build --vars $(DBT_VARS)
 
-pipeline: load build
+# Write-audit-publish: the API serves only what `publish` accepted.
+publish: setup
+	$(BIN)/python -m serving publish
+
+rollback: setup
+	$(BIN)/python -m serving rollback
+
+history: setup
+	$(BIN)/python -m serving history
+
+# Sequential on purpose: each step runs only if the one before succeeded.
+pipeline:
+	$(MAKE) load
+	$(MAKE) build
+	$(MAKE) publish
 
 serve: setup
 	$(BIN)/gunicorn --config api/gunicorn.conf.py api.asgi:app

@@ -95,6 +95,7 @@ def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> N
         **page_routes(),
     }
     for path, resource in routes.items():
+        _answer_head_like_get(resource, suffix)
         app.add_route(path, resource, suffix=suffix)
 
     # One JSON encoder for every answer (Falcon's default builds one per call),
@@ -115,6 +116,14 @@ def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> N
         app.add_error_handler(Exception, handle_unexpected)
         app.add_error_handler(UnknownCountry, _unknown_country)
         app.add_error_handler(SnapshotUnavailable, _unavailable)
+
+
+def _answer_head_like_get(resource: object, suffix: str | None) -> None:
+    """HEAD on every GET route: the same headers, and Falcon sends no body."""
+    tail = f"_{suffix}" if suffix else ""
+    get = getattr(resource, f"on_get{tail}", None)
+    if get is not None and not hasattr(resource, f"on_head{tail}"):
+        setattr(resource, f"on_head{tail}", get)
 
 
 def _unknown_country(req, resp, error: UnknownCountry, params) -> None:

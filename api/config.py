@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from dwh.settings import (
+    ENV_DEFAULTS,
+    PostgresSettings,
+    Target,
+    api_postgres_settings,
+    duckdb_settings,
+    resolve_target,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
     """Everything the service needs to know about where it runs."""
 
-    warehouse: str = "duckdb"
-    duckdb_path: Path = Path("warehouse/voucher.duckdb")
-    pg_host: str = "127.0.0.1"
-    pg_port: int = 5432
-    pg_database: str = "voucher"
-    pg_user: str = "voucher_api"
-    pg_password: str = ""
+    warehouse: Target = Target.DUCKDB
+    duckdb_path: Path = Path(ENV_DEFAULTS["DUCKDB_PATH"])
+    # The API's own read-only role (VOUCHER_API_PGUSER) on PGDATABASE.
+    postgres: PostgresSettings = field(
+        default_factory=lambda: api_postgres_settings({})
+    )
     # When set, /api/* needs "Authorization: Bearer <api_key>".
     api_key: str | None = None
     # How often the background thread looks for a new build; 0 disables the thread.
@@ -29,22 +37,19 @@ class ApiConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiConfig:
-        """Build the config from the same variables dbt and the Makefile use."""
+        """Build the config from the variables dbt and the loader use (dwh.settings)."""
         env = os.environ if environ is None else environ
-        warehouse = env.get("DBT_TARGET", "duckdb").strip().lower() or "duckdb"
-        if warehouse not in ("duckdb", "postgres"):
+        warehouse = resolve_target(None, env)
+        if warehouse not in (Target.DUCKDB, Target.POSTGRES):
             raise ValueError(
-                f"DBT_TARGET must be duckdb or postgres, not {warehouse!r}"
+                f"DBT_TARGET must be duckdb or postgres, not {warehouse.value!r}"
+                " (publish a Spark build into one of them)"
             )
         refresh = float(env.get("VOUCHER_API_REFRESH_SECONDS", "5"))
         return cls(
             warehouse=warehouse,
-            duckdb_path=Path(env.get("DUCKDB_PATH", "warehouse/voucher.duckdb")),
-            pg_host=env.get("PGHOST", "127.0.0.1"),
-            pg_port=int(env.get("PGPORT", "5432")),
-            pg_database=env.get("PGDATABASE", "voucher"),
-            pg_user=env.get("VOUCHER_API_PGUSER", "voucher_api"),
-            pg_password=env.get("VOUCHER_API_PGPASSWORD", ""),
+            duckdb_path=duckdb_settings(env).path,
+            postgres=api_postgres_settings(env),
             api_key=env.get("VOUCHER_API_KEY") or None,
             refresh_seconds=refresh,
             stale_after_seconds=float(

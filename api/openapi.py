@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.store import REASONS
 from api.timestamps import TIMESTAMP_PATTERN
 
 # The seed decides the segments at run time; these are the ones it defines today.
@@ -269,6 +270,29 @@ _REQUEST_EXAMPLES = {
 
 _COUNT = {"type": "integer", "minimum": 0}
 _UTC = {"type": "string", "format": "date-time"}
+_REASON = {
+    "type": ["string", "null"],
+    "enum": [*REASONS, None],
+    "description": "Why there is no fresh snapshot, as a stable code: "
+    + "; ".join(f"`{code}`: {text}" for code, text in REASONS.items()),
+}
+_BUILD = {
+    "type": ["object", "null"],
+    "description": "The published build answers come from (python -m serving"
+    " publish): its dbt invocation, when it was built and published, and the"
+    " source file it read.",
+    "required": ["publish_id", "invocation_id", "built_at", "published_at"],
+    "properties": {
+        "publish_id": {"type": "integer"},
+        "invocation_id": {"type": "string"},
+        "built_at": _UTC,
+        "published_at": _UTC,
+        "source_file": {"type": "string"},
+        "source_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "source_rows": {"type": "integer", "minimum": 0},
+        "loaded_at": _UTC,
+    },
+}
 _PROBLEM_PROPERTIES = {
     "type": {"type": "string"},
     "title": {"type": "string"},
@@ -365,7 +389,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Catalogue": {
         "type": "object",
-        "required": ["built_at", "segments", "countries"],
+        "required": ["built_at", "build", "segments", "countries"],
         "properties": {
             "built_at": _UTC,
             "segments": {
@@ -476,13 +500,26 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Ready": {
         "type": "object",
-        "required": ["status", "stale", "reason", "source", "built_at", "countries"],
+        "required": [
+            "status",
+            "stale",
+            "reason",
+            "warehouse",
+            "build",
+            "built_at",
+            "countries",
+        ],
         "properties": {
             "status": {"type": "string", "enum": ["ready", "stale"]},
             "stale": {"type": "boolean"},
-            "reason": {"type": ["string", "null"]},
-            "source": {"type": "string"},
+            "reason": _REASON,
+            "warehouse": {
+                "type": "string",
+                "description": "The kind of warehouse read (duckdb, postgres), never"
+                " where it is.",
+            },
             "built_at": _UTC,
+            "build": _BUILD,
             "loaded_at": _UTC,
             "last_checked_at": {"type": ["string", "null"], "format": "date-time"},
             "last_attempt_at": {"type": ["string", "null"], "format": "date-time"},
@@ -526,9 +563,10 @@ _SCHEMAS: dict[str, Any] = {
     },
     "NotReady": {
         "type": "object",
-        "required": ["type", "title", "status", "detail", "stale"],
+        "required": ["type", "title", "status", "detail", "reason", "stale"],
         "properties": {
             **_PROBLEM_PROPERTIES,
+            "reason": _REASON,
             "stale": {"type": "boolean"},
             "countries": {"const": 0},
         },

@@ -12,6 +12,8 @@ from typing import Any
 
 import falcon
 
+from api.store import reason_text
+
 PROBLEM_JSON = "application/problem+json"
 _TYPE_PREFIX = "tag:voucher-selection,2025:"
 
@@ -117,8 +119,9 @@ class SnapshotUnavailableProblem(Problem):
         super().__init__(
             status=503,
             title="Voucher mart unavailable",
-            detail=reason,
+            detail=reason_text(reason),
             headers={"Retry-After": "5"},
+            reason=reason,
         )
 
 
@@ -129,8 +132,9 @@ class NotReady(Problem):
         super().__init__(
             status=503,
             title="Not ready",
-            detail=reason,
+            detail=reason_text(reason),
             headers={"Retry-After": "5"},
+            reason=reason,
             **details,
         )
 

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from api.timestamps import format_utc
+from serving.schema import CURRENT_BUILD_COLUMNS
 
 # The measures this service knows how to compute from a request. The seed (as
 # copied into voucher_segment_modes) says which measure each segment uses and
@@ -63,6 +64,43 @@ class MartRows:
     segment_modes: tuple[tuple[Any, ...], ...]
     country_modes: tuple[tuple[Any, ...], ...]
     amount_counts: tuple[tuple[Any, ...], ...]
+    # serving.current_build: the publish log's row of this build, columns
+    # as serving.schema.CURRENT_BUILD_COLUMNS (None: not from a warehouse).
+    build: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedBuild:
+    """Which build a snapshot is: fields named as CURRENT_BUILD_COLUMNS."""
+
+    publish_id: int
+    invocation_id: str
+    built_at: datetime
+    published_at: datetime
+    load_id: str
+    source_file: str
+    source_sha256: str
+    source_rows: int
+    loaded_at: datetime
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> PublishedBuild:
+        if len(row) != len(CURRENT_BUILD_COLUMNS):
+            raise SnapshotInvalid("serving.current_build has unexpected columns")
+        return cls(**dict(zip(CURRENT_BUILD_COLUMNS, row, strict=True)))
+
+    def describe(self) -> dict[str, Any]:
+        """For /ready and /api/segments: which build, from which file."""
+        return {
+            "publish_id": int(self.publish_id),
+            "invocation_id": self.invocation_id,
+            "built_at": format_utc(_as_utc(self.built_at)),
+            "published_at": format_utc(_as_utc(self.published_at)),
+            "source_file": self.source_file,
+            "source_sha256": self.source_sha256,
+            "source_rows": int(self.source_rows),
+            "loaded_at": format_utc(_as_utc(self.loaded_at)),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +144,7 @@ class MartSnapshot:
     placements: Mapping[str, tuple[str | None, ...]]
     # (country, segment, variant) -> the variant's amount, None: no history.
     variant_amounts: Mapping[tuple[str, str, str], int | None]
+    build: PublishedBuild | None = None
 
     @classmethod
     def from_rows(cls, rows: MartRows, loaded_at: datetime) -> MartSnapshot:
@@ -182,6 +221,7 @@ class MartSnapshot:
             variant_amounts=MappingProxyType(
                 {key: mode.voucher_amount for key, mode in variant_modes.items()}
             ),
+            build=None if rows.build is None else PublishedBuild.from_row(rows.build),
         )
 
     def canonical_country(self, country: str) -> str | None:
@@ -209,6 +249,7 @@ class MartSnapshot:
         """The /api/segments document: definitions, and per country the amounts."""
         return {
             "built_at": self.built_at_text,
+            "build": self.build.describe() if self.build else None,
             "segments": [
                 {
                     "segment_name": name,

@@ -16,11 +16,36 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from api.snapshot import MartSnapshot, SnapshotInvalid
-from api.sources import MartSource, WarehouseUnavailable
+from api.sources import MartSource
+from dwh.errors import WarehouseError
+from dwh.reader import UNREACHABLE
 
 log = logging.getLogger("api.snapshot")
 
 _NEVER = object()
+
+# Why there is no (fresh) snapshot, as stable codes anyone may see (/ready, 503
+# answers); the details (paths, hosts, server text) go to the log only. The
+# warehouse's own codes come from dwh.reader.
+STARTING = "starting"
+UNUSABLE = "published_build_unusable"
+NOT_CHECKED = "not_checked_recently"
+REASONS = {
+    STARTING: "The service has not read the published build yet.",
+    UNUSABLE: "The published build is not consistent; the last good one is kept.",
+    NOT_CHECKED: "The warehouse has not been checked successfully for a while.",
+    "warehouse_unreachable": "The warehouse cannot be reached right now.",
+    "warehouse_busy": "The warehouse is busy (a build is writing it).",
+    "nothing_published": "No build has been published yet (python -m serving publish).",
+    "warehouse_query_failed": "Reading the published build failed.",
+}
+
+
+def reason_text(code: str) -> str:
+    """A sentence for a reason code, safe to show to anyone."""
+    return REASONS.get(code, "The published build cannot be read right now.")
+
+
 _RETRY_WHEN_EMPTY_SECONDS = 1.0
 # Stores whose refresher thread runs; SIGHUP asks all of them to check now.
 _RUNNING_STORES: weakref.WeakSet[SnapshotStore] = weakref.WeakSet()
@@ -36,8 +61,9 @@ class StoreStatus:
 
     ready: bool
     stale: bool
-    reason: str | None
-    source: str
+    reason: str | None  # one of REASONS' codes
+    warehouse: str  # the kind only (duckdb, postgres), never where it is
+    build: dict | None  # the served build's PublishedBuild.describe()
     built_at: datetime | None
     loaded_at: datetime | None
     last_checked_at: datetime | None
@@ -67,7 +93,7 @@ class SnapshotStore:
         self._thread: threading.Thread | None = None
         self._loaded_version: Hashable = _NEVER
         self._rejected_version: Hashable = _NEVER
-        self._problem: str | None = "no snapshot loaded yet"
+        self._problem: str | None = STARTING
         self._last_checked_at: datetime | None = None
         self._last_attempt_at: datetime | None = None
 
@@ -79,7 +105,7 @@ class SnapshotStore:
         """The current snapshot, or SnapshotUnavailable saying why there is none."""
         snapshot = self._current
         if snapshot is None:
-            raise SnapshotUnavailable(self._problem or "no snapshot loaded yet")
+            raise SnapshotUnavailable(self._problem or STARTING)
         return snapshot
 
     def refresh(self) -> bool:
@@ -96,14 +122,25 @@ class SnapshotStore:
                     self._checked(now, problem=self._problem_for(version))
                     return False
                 snapshot = MartSnapshot.from_rows(self._source.read(), loaded_at=now)
-            except WarehouseUnavailable as error:
-                self._problem = f"warehouse unavailable: {error}"
-                log.warning("snapshot check failed", extra={"reason": str(error)})
+            except WarehouseError as error:
+                self._problem = getattr(error, "code", UNREACHABLE)
+                log.warning(
+                    "snapshot check failed",
+                    extra={"reason": self._problem, "detail": str(error)},
+                )
                 return False
             except SnapshotInvalid as error:
                 self._rejected_version = version
-                self._checked(now, problem=f"newest build not usable: {error}")
-                log.warning("snapshot rejected", extra={"reason": str(error)})
+                self._checked(now, problem=UNUSABLE)
+                log.warning(
+                    "snapshot rejected",
+                    extra={"reason": UNUSABLE, "detail": str(error)},
+                )
+                return False
+            if _same_build(self._current, snapshot):
+                # The file changed (dbt wrote it) but not what is published.
+                self._loaded_version = version
+                self._checked(now, problem=None)
                 return False
             self._current = snapshot
             self._loaded_version = version
@@ -113,8 +150,9 @@ class SnapshotStore:
                 "snapshot loaded",
                 extra={
                     "built_at": snapshot.built_at.isoformat(),
+                    "build": snapshot.build.describe() if snapshot.build else None,
                     "countries": len(snapshot.country_modes),
-                    "source": self._source.description,
+                    "source": getattr(self._source, "description", None),
                 },
             )
             return True
@@ -130,12 +168,13 @@ class SnapshotStore:
             or (now - last_checked).total_seconds() > self._stale_after_seconds
         ):
             stale = True
-            reason = reason or "no successful check of the warehouse recently"
+            reason = reason or NOT_CHECKED
         return StoreStatus(
             ready=snapshot is not None,
             stale=stale,
             reason=reason if (stale or snapshot is None) else None,
-            source=self._source.description,
+            warehouse=self._source.warehouse,
+            build=snapshot.build.describe() if snapshot and snapshot.build else None,
             built_at=snapshot.built_at if snapshot else None,
             loaded_at=snapshot.loaded_at if snapshot else None,
             last_checked_at=last_checked,
@@ -190,6 +229,12 @@ class SnapshotStore:
         if version == self._rejected_version:
             return self._problem
         return None
+
+
+def _same_build(current: MartSnapshot | None, new: MartSnapshot) -> bool:
+    if current is None or current.build is None or new.build is None:
+        return False
+    return current.build == new.build and current.built_at == new.built_at
 
 
 def refresh_all_stores() -> None:

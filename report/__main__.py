@@ -1,7 +1,8 @@
 """python -m report [--out PATH] [--target duckdb|postgres]
 
-Reads the dbt marts of the warehouse DBT_TARGET (or --target) points at and
-writes one self-contained HTML report, plus the recency histogram of the
+Reads the published build (schema serving, what the API serves) of the
+warehouse DBT_TARGET (or --target) points at and writes one self-contained HTML
+report, plus the recency histogram of the
 first country as a PNG beside it for the README.
 """
 
@@ -13,10 +14,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dwh.errors import WarehouseError
+from dwh.reader import reader_for
+from dwh.settings import Target
 from report.html import render_report
 from report.marts import read_marts
 from report.sections import build_report
-from report.warehouse import TARGETS, Warehouse, WarehouseError
 
 DEFAULT_OUT = Path("build/report/index.html")
 # The figure the README shows, written beside the report under a stable name.
@@ -26,7 +29,8 @@ README_FIGURE = ("recency_segment", "recency.png")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m report",
-        description="Write the data-quality and exploration report of the marts.",
+        description="Write the data-quality and exploration report of the build"
+        " the API serves.",
     )
     parser.add_argument(
         "--out",
@@ -36,13 +40,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--target",
-        choices=TARGETS,
+        choices=[Target.DUCKDB.value, Target.POSTGRES.value],
         help="warehouse to read (default: $DBT_TARGET, else duckdb)",
     )
     args = parser.parse_args(argv)
 
     try:
-        report = build_report(read_marts(Warehouse.from_env(args.target)))
+        reader = reader_for(target=args.target, application_name="voucher-report")
+        report = build_report(read_marts(reader))
     except WarehouseError as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
 

@@ -1,8 +1,10 @@
-"""What the report reads: the dbt marts, as typed rows.
+"""What the report reads: the published copies of the dbt marts, as typed rows.
 
-Only models under `marts` are read, never raw or staging tables, so every
-figure in the report is one the docs site and the API can show too. The
-queries only filter, sort and total what the models hold.
+Only the serving schema is read (the marts the `data_quality_report` exposure
+depends on, copied there by `python -m serving publish`), never raw, staging
+or the build schemas, so every figure is from the build the API serves and
+one that passed every test. The queries only filter, sort and total what the
+models hold; the row types below name the mart each comes from.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
-from report.warehouse import Warehouse
+from dwh.reader import Reader
+from serving.schema import SCHEMA
 
 # How many rows of the anomalies and of each rejection reason to show.
 EXAMPLE_ROWS = 10
@@ -117,7 +120,8 @@ class RejectedExample(NamedTuple):
 def _select(row_type: type[NamedTuple], table: str, order_by: str) -> str:
     """A select of the row type's fields, in their order, from a mart."""
     return (
-        f"select {', '.join(row_type._fields)} from marts.{table} order by {order_by}"
+        f"select {', '.join(row_type._fields)} from {SCHEMA}.{table}"
+        f" order by {order_by}"
     )
 
 
@@ -138,14 +142,14 @@ QUERIES = {
     # '121-180' sorts before '30-60'.
     "segment_modes": f"""
         select {", ".join(f"modes.{field}" for field in SegmentMode._fields)}
-        from marts.voucher_segment_modes as modes
-        inner join marts.segment_definitions as bounds
+        from {SCHEMA}.voucher_segment_modes as modes
+        inner join {SCHEMA}.segment_definitions as bounds
             on modes.segment_name = bounds.segment_name
             and modes.segment_variant = bounds.segment_variant
         order by modes.country_code, modes.segment_name, bounds.lower_bound
     """,
     "country_modes": _select(CountryMode, "voucher_country_modes", "country_code"),
-    "anomaly_counts": """
+    "anomaly_counts": f"""
         select
             country_code,
             anomaly,
@@ -154,7 +158,7 @@ QUERIES = {
             max(given_at),
             min(days_since_last_order),
             max(days_since_last_order)
-        from marts.voucher_anomalies
+        from {SCHEMA}.voucher_anomalies
         group by country_code, anomaly
         order by country_code, anomaly
     """,
@@ -168,12 +172,12 @@ QUERIES = {
                 row_number() over (
                     partition by rejection_reason order by voucher_id
                 ) as example_number
-            from marts.rejected_vouchers
+            from {SCHEMA}.rejected_vouchers
         ) as numbered
         where example_number <= {EXAMPLES_PER_REASON}
         order by rejection_reason, voucher_id
     """,
-    "built_at": "select max(built_at) from marts.voucher_segment_modes",
+    "built_at": f"select max(built_at) from {SCHEMA}.voucher_segment_modes",
 }
 
 
@@ -194,16 +198,16 @@ class Marts:
     rejected_examples: list[RejectedExample]
 
 
-def read_marts(warehouse: Warehouse) -> Marts:
-    """Read every mart the report needs in one connection."""
-    answers = warehouse.query_all(list(QUERIES.values()))
+def read_marts(reader: Reader) -> Marts:
+    """Read the published build (schema serving) in one connection."""
+    answers = reader.query_all(list(QUERIES.values()))
     results = dict(zip(QUERIES, answers, strict=True))
 
     def rows(name: str, row_type: type[Row]) -> list[Row]:
         return [row_type._make(row) for row in results[name]]
 
     return Marts(
-        source=warehouse.describe(),
+        source=reader.description,
         built_at=results["built_at"][0][0],
         cleaning=rows("cleaning", CleaningOutcome),
         bounds=rows("bounds", SegmentBound),

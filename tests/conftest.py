@@ -115,6 +115,10 @@ class Pipeline:
     def load(self, parquet: Path) -> None:
         self.run(str(BIN / "python"), "-m", "loader", "load", str(parquet))
 
+    def publish(self) -> subprocess.CompletedProcess[str]:
+        """Publish the last build (python -m serving publish)."""
+        return self.run(str(BIN / "python"), "-m", "serving", "publish")
+
     def build(self, countries: Sequence[str] = ("Peru",)) -> None:
         quoted = ", ".join(f'"{country}"' for country in countries)
         self.run(

@@ -7,7 +7,7 @@ from datetime import datetime
 import falcon
 
 from api.problems import NotReady
-from api.store import SnapshotStore
+from api.store import STARTING, SnapshotStore
 from api.timestamps import format_utc
 
 
@@ -34,7 +34,8 @@ class ReadyResource:
         status = self._store.status()
         details = {
             "stale": status.stale,
-            "source": status.source,
+            "warehouse": status.warehouse,
+            "build": status.build,
             "built_at": _utc(status.built_at),
             "loaded_at": _utc(status.loaded_at),
             "last_checked_at": _utc(status.last_checked_at),
@@ -42,7 +43,7 @@ class ReadyResource:
             "countries": status.countries,
         }
         if not status.ready:
-            raise NotReady(reason=status.reason or "no snapshot", details=details)
+            raise NotReady(reason=status.reason or STARTING, details=details)
         resp.media = {
             "status": "stale" if status.stale else "ready",
             "reason": status.reason,

@@ -16,7 +16,8 @@ from typing import Any
 
 from api.config import ApiConfig
 from api.snapshot import MartRows
-from api.sources import WarehouseUnavailable
+from dwh.reader import UNREACHABLE, ReadFailed
+from serving.schema import SCHEMA
 
 # No background thread in unit tests: they call store.refresh() themselves.
 TEST_CONFIG = ApiConfig(refresh_seconds=0)
@@ -51,6 +52,21 @@ def seed_definitions() -> tuple[tuple[Any, ...], ...]:
             )
             for row in csv.DictReader(handle)
         )
+
+
+def build_row(built_at: datetime = BUILT_AT) -> tuple[Any, ...]:
+    """serving.current_build for a build made at built_at (one per build)."""
+    return (
+        int(built_at.timestamp()),  # a publish id of its own per build
+        f"fake-invocation-{built_at:%Y%m%d%H%M}",
+        built_at,
+        built_at,
+        "fake-load",
+        "vouchers.parquet",
+        "ab" * 32,
+        1000,
+        built_at,
+    )
 
 
 def mart_rows(
@@ -91,6 +107,7 @@ def mart_rows(
         segment_modes=tuple(segment_modes),
         country_modes=country_modes,
         amount_counts=tuple(amount_counts),
+        build=build_row(built_at),
     )
 
 
@@ -98,6 +115,7 @@ class InMemorySource:
     """A MartSource whose content and availability the test controls."""
 
     description = "memory:fake"
+    warehouse = "memory"
 
     def __init__(self, rows: MartRows | None = None) -> None:
         self.rows = rows if rows is not None else mart_rows()
@@ -112,18 +130,19 @@ class InMemorySource:
 
     def version(self) -> int:
         if self.failure:
-            raise WarehouseUnavailable(self.failure)
+            raise ReadFailed(self.failure, UNREACHABLE)
         return self.generation
 
     def read(self) -> MartRows:
         if self.failure:
-            raise WarehouseUnavailable(self.failure)
+            raise ReadFailed(self.failure, UNREACHABLE)
         self.reads += 1
         return self.rows
 
 
-# The exact columns of the contract, for writing real warehouses in tests.
-# The seed table marts.segment_definitions is left out: the API does not read it.
+# The exact columns of the contract, for writing real warehouses in tests as
+# the publish step leaves them (plain tables stand in for its views). The seed
+# table segment_definitions is left out: the API does not read it.
 MART_DDL = {
     "voucher_segment_modes": (
         "country_code varchar, segment_name varchar, segment_variant varchar, "
@@ -139,6 +158,12 @@ MART_DDL = {
         "country_code varchar, segment_name varchar, segment_variant varchar, "
         "voucher_amount integer, voucher_count bigint, built_at timestamp"
     ),
+    "current_build": (
+        "publish_id bigint, invocation_id varchar, built_at timestamp, "
+        "published_at timestamp, load_id varchar, source_file varchar, "
+        "source_sha256 varchar, source_rows bigint, loaded_at timestamp"
+    ),
+    "current_publish": "publish_id bigint",
 }
 
 
@@ -147,21 +172,24 @@ def _tables(rows: MartRows) -> dict[str, tuple[tuple[Any, ...], ...]]:
         "voucher_segment_modes": rows.segment_modes,
         "voucher_country_modes": rows.country_modes,
         "voucher_amount_counts": rows.amount_counts,
+        "current_build": (rows.build,) if rows.build else (),
+        "current_publish": ((rows.build[0],),) if rows.build else (),
     }
 
 
 def write_mart(connection: Any, rows: MartRows, placeholder: str = "?") -> None:
-    """(Re)create schema marts with the three tables, on a DB-API connection.
+    """(Re)create the serving schema's relations the API reads, on a DB-API
+    connection, as if `rows` had been published.
 
     placeholder is '?' for DuckDB and '%s' for psycopg2.
     """
     cursor = connection.cursor()
-    cursor.execute("create schema if not exists marts")
+    cursor.execute(f"create schema if not exists {SCHEMA}")
     for table, columns in MART_DDL.items():
-        cursor.execute(f"drop table if exists marts.{table}")
-        cursor.execute(f"create table marts.{table} ({columns})")
+        cursor.execute(f"drop table if exists {SCHEMA}.{table}")
+        cursor.execute(f"create table {SCHEMA}.{table} ({columns})")
         data = _tables(rows)[table]
         if data:
             marks = ", ".join([placeholder] * len(data[0]))
-            cursor.executemany(f"insert into marts.{table} values ({marks})", data)
+            cursor.executemany(f"insert into {SCHEMA}.{table} values ({marks})", data)
     connection.commit()

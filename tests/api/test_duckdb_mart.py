@@ -13,8 +13,9 @@ import pytest
 
 from api.app import create_app
 from api.config import ApiConfig
-from api.sources import DuckDBSource
+from api.sources import PublishedSource
 from api.store import SnapshotStore
+from dwh.reader import DuckDBReader
 from tests.api.fake_mart import BUILT_AT, NEW_BUILD, mart_rows, write_mart
 
 BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
@@ -35,6 +36,10 @@ def warehouse(tmp_path: Path) -> Path:
     return path
 
 
+def duckdb_source(path: Path) -> PublishedSource:
+    return PublishedSource(DuckDBReader(path), "duckdb")
+
+
 def config_for(path: Path) -> ApiConfig:
     return ApiConfig(warehouse="duckdb", duckdb_path=path, refresh_seconds=0)
 
@@ -44,13 +49,16 @@ def test_create_app_reads_the_duckdb_mart(warehouse):
     answer = client.simulate_post("/api/vouchervalue", json=BODY).json
     assert answer["voucher_amount"] == 1500
     assert answer["built_at"] == "2025-01-01T03:00:00Z"
-    ready = client.simulate_get("/ready").json
-    assert ready["status"] == "ready"
-    assert ready["source"] == f"duckdb:{warehouse}"
+    ready = client.simulate_get("/ready")
+    assert ready.json["status"] == "ready"
+    assert ready.json["warehouse"] == "duckdb"
+    assert ready.json["build"]["source_file"] == "vouchers.parquet"
+    # (k) where the warehouse is stays in the logs
+    assert str(warehouse.parent) not in ready.text
 
 
 def test_the_file_is_closed_after_each_read(warehouse):
-    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    store = SnapshotStore(duckdb_source(warehouse), refresh_seconds=0)
     assert store.refresh()
     # Another process (dbt) can take the write lock straight away.
     assert_writable_by_another_process(warehouse)
@@ -67,7 +75,7 @@ def assert_writable_by_another_process(path: Path) -> None:
 
 
 def test_an_unchanged_file_is_not_opened_again(warehouse, monkeypatch):
-    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    store = SnapshotStore(duckdb_source(warehouse), refresh_seconds=0)
     assert store.refresh()
     opened = []
     real_connect = duckdb.connect
@@ -86,7 +94,7 @@ def test_an_unchanged_file_is_not_opened_again(warehouse, monkeypatch):
 
 
 def test_a_new_build_in_the_file_is_swapped_in(warehouse):
-    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    store = SnapshotStore(duckdb_source(warehouse), refresh_seconds=0)
     client = falcon.testing.TestClient(create_app(config_for(warehouse), store=store))
     store.refresh()
     assert (
@@ -103,7 +111,7 @@ def test_a_new_build_in_the_file_is_swapped_in(warehouse):
 
 
 def test_a_locked_file_keeps_the_last_snapshot_and_reports_stale(warehouse):
-    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    store = SnapshotStore(duckdb_source(warehouse), refresh_seconds=0)
     client = falcon.testing.TestClient(create_app(config_for(warehouse), store=store))
     store.refresh()
     # A writer (like dbt build) holds the file while it changes it.
@@ -116,7 +124,7 @@ def test_a_locked_file_keeps_the_last_snapshot_and_reports_stale(warehouse):
                 import sys, duckdb
                 connection = duckdb.connect({str(warehouse)!r})
                 connection.execute(
-                    "update marts.voucher_country_modes set voucher_amount = 1"
+                    "update serving.voucher_country_modes set voucher_amount = 1"
                 )
                 connection.execute("checkpoint")
                 print("locked", flush=True)
@@ -133,7 +141,7 @@ def test_a_locked_file_keeps_the_last_snapshot_and_reports_stale(warehouse):
         assert store.refresh() is False
         ready = client.simulate_get("/ready").json
         assert ready["status"] == "stale"
-        assert "lock" in ready["reason"].lower()
+        assert ready["reason"] == "warehouse_busy"
         answer = client.simulate_post("/api/vouchervalue", json=BODY).json
         assert answer["voucher_amount"] == 1500
     finally:
@@ -145,16 +153,16 @@ def test_a_locked_file_keeps_the_last_snapshot_and_reports_stale(warehouse):
 
 
 def test_a_half_built_file_is_refused(warehouse):
-    store = SnapshotStore(DuckDBSource(warehouse), refresh_seconds=0)
+    store = SnapshotStore(duckdb_source(warehouse), refresh_seconds=0)
     store.refresh()
     connection = duckdb.connect(str(warehouse))
     connection.execute(
-        "update marts.voucher_segment_modes set built_at = ?", [NEW_BUILD]
+        "update serving.voucher_segment_modes set built_at = ?", [NEW_BUILD]
     )
     connection.close()
     assert store.refresh() is False
     assert store.current.built_at.replace(tzinfo=None) == BUILT_AT
-    assert "different builds" in store.status().reason
+    assert store.status().reason == "published_build_unusable"
 
 
 def test_the_seed_table_is_not_read_for_the_bounds(warehouse):
@@ -162,7 +170,7 @@ def test_the_seed_table_is_not_read_for_the_bounds(warehouse):
     # a seed table from another build must not move customers between variants.
     connection = duckdb.connect(str(warehouse))
     connection.execute(
-        "create table marts.segment_definitions as select 'frequent_segment' "
+        "create table serving.segment_definitions as select 'frequent_segment' "
         "as segment_name, '0-4' as segment_variant, 'total_orders' as measure, "
         "0 as lower_bound, 9 as upper_bound"
     )
@@ -174,12 +182,13 @@ def test_the_seed_table_is_not_read_for_the_bounds(warehouse):
 
 def test_no_file_means_503_until_one_appears(tmp_path):
     path = tmp_path / "later.duckdb"
-    store = SnapshotStore(DuckDBSource(path), refresh_seconds=0)
+    store = SnapshotStore(duckdb_source(path), refresh_seconds=0)
     client = falcon.testing.TestClient(create_app(config_for(path), store=store))
     store.refresh()
     response = client.simulate_post("/api/vouchervalue", json=BODY)
     assert response.status_code == 503
-    assert "no DuckDB file" in response.json["detail"]
+    assert response.json["reason"] == "warehouse_unreachable"
+    assert str(tmp_path) not in response.text
     assert client.simulate_get("/ready").status_code == 503
     write_duckdb(path)
     store.refresh()
@@ -189,10 +198,10 @@ def test_no_file_means_503_until_one_appears(tmp_path):
 def test_a_file_without_the_marts_is_unavailable(tmp_path):
     path = tmp_path / "empty.duckdb"
     duckdb.connect(str(path)).close()
-    store = SnapshotStore(DuckDBSource(path), refresh_seconds=0)
+    store = SnapshotStore(duckdb_source(path), refresh_seconds=0)
     store.refresh()
     assert store.current is None
-    assert "voucher_segment_modes" in store.status().reason
+    assert store.status().reason == "nothing_published"
 
 
 def test_the_api_serves_the_real_duckdb_mart():

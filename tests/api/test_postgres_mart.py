@@ -7,6 +7,7 @@ the real pipeline's database (PGDATABASE) with the role the pipeline grants.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import falcon.testing
@@ -15,8 +16,10 @@ import pytest
 from api.app import create_app
 from api.config import ApiConfig
 from api.openapi import SEGMENT_NAMES
-from api.sources import PostgresSource
+from api.sources import PublishedSource
 from api.store import SnapshotStore
+from dwh.reader import PostgresReader
+from dwh.settings import PostgresSettings, Target
 from tests.api.fake_mart import NEW_BUILD, mart_rows, seed_definitions, write_mart
 from tests.conftest import postgres_env, postgres_reachable, require
 
@@ -59,9 +62,9 @@ def pg_mart():
     connection = admin_connection(TEST_DATABASE)
     write_mart(connection, mart_rows(), placeholder="%s")
     with connection.cursor() as cursor:
-        cursor.execute("revoke create on schema marts from public")
-        cursor.execute(f"grant usage on schema marts to {TEST_ROLE}")
-        cursor.execute(f"grant select on all tables in schema marts to {TEST_ROLE}")
+        cursor.execute("revoke create on schema serving from public")
+        cursor.execute(f"grant usage on schema serving to {TEST_ROLE}")
+        cursor.execute(f"grant select on all tables in schema serving to {TEST_ROLE}")
     connection.commit()
     yield connection
     connection.close()
@@ -71,26 +74,37 @@ def pg_mart():
     admin.close()
 
 
-def source_for_test_db() -> PostgresSource:
+def test_db_settings(**changes) -> PostgresSettings:
     env = postgres_env(TEST_DATABASE)
-    return PostgresSource(
+    settings = PostgresSettings(
         host=env["PGHOST"],
         port=int(env["PGPORT"]),
-        dbname=TEST_DATABASE,
         user=TEST_ROLE,
+        password="",
+        database=TEST_DATABASE,
     )
+    return dataclasses.replace(settings, **changes)
+
+
+def source_for_test_db(**changes) -> PublishedSource:
+    reader = PostgresReader(test_db_settings(**changes), application_name="test")
+    return PublishedSource(reader, "postgres")
 
 
 def config_for_test_db() -> ApiConfig:
-    env = postgres_env(TEST_DATABASE)
     return ApiConfig(
-        warehouse="postgres",
-        pg_host=env["PGHOST"],
-        pg_port=int(env["PGPORT"]),
-        pg_database=TEST_DATABASE,
-        pg_user=TEST_ROLE,
-        refresh_seconds=0,
+        warehouse=Target.POSTGRES, postgres=test_db_settings(), refresh_seconds=0
     )
+
+
+def publish_again(connection, table_updates: list[str]) -> None:
+    """Change the published rows and announce it as a new publish id."""
+    with connection.cursor() as cursor:
+        for statement in table_updates:
+            cursor.execute(statement)
+        cursor.execute("update serving.current_publish set publish_id = publish_id + 1")
+        cursor.execute("update serving.current_build set publish_id = publish_id + 1")
+    connection.commit()
 
 
 def test_create_app_reads_the_postgres_mart(pg_mart):
@@ -98,34 +112,39 @@ def test_create_app_reads_the_postgres_mart(pg_mart):
     answer = client.simulate_post("/api/vouchervalue", json=BODY).json
     assert answer["voucher_amount"] == 1500
     assert answer["built_at"] == "2025-01-01T03:00:00Z"
-    assert client.simulate_get("/ready").json["source"].startswith("postgres://")
+    ready = client.simulate_get("/ready")
+    assert ready.json["warehouse"] == "postgres"
+    assert TEST_ROLE not in ready.text and TEST_DATABASE not in ready.text
 
 
 def test_a_new_postgres_build_is_swapped_in_and_half_builds_refused(pg_mart):
     store = SnapshotStore(source_for_test_db(), refresh_seconds=0)
     client = falcon.testing.TestClient(create_app(config_for_test_db(), store=store))
     assert store.refresh()
-    with pg_mart.cursor() as cursor:
-        # One table of the next build has landed, the others have not.
-        cursor.execute(
-            "update marts.voucher_segment_modes set built_at = %s", [NEW_BUILD]
-        )
-    pg_mart.commit()
+    # A published build whose tables disagree (publish would never write one).
+    publish_again(
+        pg_mart,
+        [f"update serving.voucher_segment_modes set built_at = '{NEW_BUILD}'"],
+    )
     assert store.refresh() is False
-    assert "different builds" in client.simulate_get("/ready").json["reason"]
+    ready = client.simulate_get("/ready").json
+    assert ready["reason"] == "published_build_unusable"
     assert (
         client.simulate_post("/api/vouchervalue", json=BODY).json["voucher_amount"]
         == 1500
     )
     try:
-        with pg_mart.cursor() as cursor:
-            for table in ("voucher_country_modes", "voucher_amount_counts"):
-                cursor.execute(f"update marts.{table} set built_at = %s", [NEW_BUILD])
-            cursor.execute(
-                "update marts.voucher_segment_modes set voucher_amount = 1234 "
-                "where country_code = 'Peru' and segment_variant = '5-13'"
-            )
-        pg_mart.commit()
+        publish_again(
+            pg_mart,
+            [
+                *(
+                    f"update serving.{table} set built_at = '{NEW_BUILD}'"
+                    for table in ("voucher_country_modes", "voucher_amount_counts")
+                ),
+                "update serving.voucher_segment_modes set voucher_amount = 1234 "
+                "where country_code = 'Peru' and segment_variant = '5-13'",
+            ],
+        )
         assert store.refresh() is True
         answer = client.simulate_post("/api/vouchervalue", json=BODY).json
         assert (answer["voucher_amount"], answer["built_at"]) == (
@@ -135,7 +154,9 @@ def test_a_new_postgres_build_is_swapped_in_and_half_builds_refused(pg_mart):
     finally:
         write_mart(pg_mart, mart_rows(), placeholder="%s")
         with pg_mart.cursor() as cursor:
-            cursor.execute(f"grant select on all tables in schema marts to {TEST_ROLE}")
+            cursor.execute(
+                f"grant select on all tables in schema serving to {TEST_ROLE}"
+            )
         pg_mart.commit()
 
 
@@ -152,7 +173,7 @@ def test_losing_the_warehouse_keeps_the_last_snapshot(pg_mart):
         ready = client.simulate_get("/ready")
         assert ready.status_code == 200
         assert ready.json["status"] == "stale"
-        assert "not permitted to log in" in ready.json["reason"]
+        assert ready.json["reason"] == "warehouse_unreachable"
         assert client.simulate_post("/api/vouchervalue", json=BODY).status_code == 200
         # A fresh process that never had a snapshot answers 503.
         cold = SnapshotStore(source_for_test_db(), refresh_seconds=0)
@@ -170,14 +191,15 @@ def test_losing_the_warehouse_keeps_the_last_snapshot(pg_mart):
 
 
 def test_an_unreachable_server_is_503_without_a_snapshot():
-    source = PostgresSource(host="127.0.0.1", port=1, dbname="x", user="x")
+    source = source_for_test_db(port=1)
     store = SnapshotStore(source, refresh_seconds=0)
     store.refresh()
     client = falcon.testing.TestClient(create_app(TEST_ONLY_CONFIG, store=store))
     response = client.simulate_post("/api/vouchervalue", json=BODY)
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
-    assert "warehouse unavailable" in response.json["detail"]
+    assert response.json["reason"] == "warehouse_unreachable"
+    assert "127.0.0.1" not in response.text
 
 
 TEST_ONLY_CONFIG = ApiConfig(refresh_seconds=0)
@@ -207,12 +229,12 @@ def pipeline_database():
     except psycopg2.OperationalError as error:
         require(False, f"no pipeline database {database!r} readable as {role}: {error}")
     with connection.cursor() as cursor:
-        cursor.execute("select to_regclass('marts.voucher_segment_modes')")
+        cursor.execute("select to_regclass('serving.voucher_segment_modes')")
         built = cursor.fetchone()[0] is not None
     connection.rollback()
     if not built:
         connection.close()
-        require(False, f"the pipeline has not built the marts in {database!r}")
+        require(False, f"the pipeline has not published a build in {database!r}")
     yield connection
     connection.close()
 
@@ -225,18 +247,25 @@ def pipeline_config() -> ApiConfig:
 @pytest.mark.parametrize(
     "statement",
     [
-        "insert into marts.voucher_segment_modes (country_code) values ('Mars')",
-        "update marts.voucher_country_modes set voucher_amount = 1",
-        "delete from marts.voucher_amount_counts",
-        "truncate marts.segment_definitions",
-        "drop table marts.voucher_country_modes",
-        "alter table marts.voucher_country_modes add column x int",
-        "create table marts.api_was_here (x int)",
+        "insert into serving.voucher_segment_modes (country_code) values ('Mars')",
+        "update serving.voucher_country_modes__history set voucher_amount = 1",
+        "delete from serving.voucher_amount_counts__history",
+        "update serving.current_publish set publish_id = 1",
+        "drop view serving.voucher_country_modes",
+        "create table serving.api_was_here (x int)",
         "create table public.api_was_here (x int)",
         "create schema api_was_here",
+        # (j) it reads the published serving views and nothing else
+        "select count(*) from marts.rejected_vouchers",
+        "select count(*) from serving.rejected_vouchers",
+        "select count(*) from marts.voucher_segment_modes",
+        "select count(*) from raw.vouchers",
+        "select count(*) from serving.publish_log",
+        # (j) no temp tables
+        "create temp table api_was_here (x int)",
     ],
 )
-def test_the_api_role_cannot_write(pipeline_database, statement):
+def test_the_api_role_cannot_write_or_read_past_serving(pipeline_database, statement):
     import psycopg2
 
     with (
@@ -247,15 +276,15 @@ def test_the_api_role_cannot_write(pipeline_database, statement):
     pipeline_database.rollback()
 
 
-def test_the_api_role_can_read_every_mart_table(pipeline_database):
+def test_the_api_role_can_read_every_published_api_relation(pipeline_database):
     with pipeline_database.cursor() as cursor:
         for table in (
-            "segment_definitions",
+            "current_build",
             "voucher_segment_modes",
             "voucher_country_modes",
             "voucher_amount_counts",
         ):
-            cursor.execute(f"select count(*) from marts.{table}")
+            cursor.execute(f"select count(*) from serving.{table}")
             assert cursor.fetchone()[0] > 0, table
     pipeline_database.rollback()
 

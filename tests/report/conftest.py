@@ -55,6 +55,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
     )  # fmt: skip
     pipeline.load(parquet)
     pipeline.build(COUNTRIES)
+    pipeline.publish()
     out = work / "site" / "index.html"
     html = run_report(pipeline, out)
 

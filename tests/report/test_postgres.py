@@ -24,6 +24,7 @@ def postgres(built: BuiltReport, tmp_path_factory) -> Pipeline:
     )
     pipeline.load(built.parquet)
     pipeline.build(COUNTRIES)
+    pipeline.publish()
     return pipeline
 
 
@@ -37,7 +38,7 @@ def test_postgres_report_shows_the_same_figures(built: BuiltReport, postgres):
         summary = [row for row in tables["summary-figures"] if row[0] != "Built at"]
         return {**tables, "summary-figures": summary}
 
-    assert "postgres://postgres@" in html
+    assert "postgres:postgres@" in html
     assert len(page.tables) >= 15
     assert comparable(page.tables) == comparable(built.page.tables)
 

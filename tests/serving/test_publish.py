@@ -1,0 +1,202 @@
+"""Write-audit-publish on real warehouses: only a build in which every node
+passed is ever served, and a freshly started API serves the last published one.
+
+Each test starts from the module's published build and tries to break it as
+an unlucky or hostile user would; what is published must not move.
+"""
+
+from __future__ import annotations
+
+import time
+
+import falcon.testing
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from api.app import create_asgi_app
+from api.config import ApiConfig
+from api.sources import source_for
+from api.store import SnapshotStore
+from tests.serving.conftest import BIN, Published, kill_after
+
+FAILING_MART_TEST = "select * from {{ ref('voucher_segment_modes') }}"
+FAILING_SEED_TEST = "select * from {{ ref('segment_definitions') }}"
+
+
+def assert_still_served(published: Published, before: str) -> None:
+    """The published build is unchanged, also for an API started just now."""
+    assert published.project.served_invocation() == before
+    ready = published.project.fresh_api().simulate_get("/ready")
+    assert ready.status_code == 200 and ready.json["status"] == "ready", ready.json
+
+
+def current(published: Published) -> str:
+    served = published.project.served_invocation()
+    assert served is not None
+    return served
+
+
+def test_the_fixture_published_its_build(published: Published):
+    assert current(published) == published.first
+
+
+def test_a_failing_mart_test_is_not_published(published: Published, tmp_path):
+    project = published.project
+    before = current(published)
+    planted = project.plant_test("planted_mart_failure", FAILING_MART_TEST)
+    try:
+        build = project.dbt("build", check=False)
+    finally:
+        planted.unlink()
+    assert build.returncode == 1
+    assert "planted_mart_failure" in build.stdout
+    refused = project.serving("publish")
+    assert refused.returncode == 1
+    assert "did not pass" in refused.stderr and "planted_mart_failure" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert_still_served(published, before)
+
+
+def test_a_failing_seed_test_is_not_published(published: Published):
+    project = published.project
+    before = current(published)
+    planted = project.plant_test("planted_seed_failure", FAILING_SEED_TEST)
+    try:
+        build = project.dbt("build", check=False)
+    finally:
+        planted.unlink()
+    assert build.returncode == 1
+    refused = project.serving("publish")
+    assert refused.returncode == 1 and "did not pass" in refused.stderr
+    assert_still_served(published, before)
+
+
+def test_a_build_killed_after_the_first_mart_is_not_published(published: Published):
+    project = published.project
+    # A passing build to kill later, so run_results.json says "all passed".
+    project.dbt("build")
+    passed = project.last_invocation()
+    before = current(published)
+    output = kill_after(project.popen_dbt("build"), "OK created sql table model marts.")
+    assert "Completed successfully" not in output
+    # run_results.json is still the passing build's; the warehouse knows better.
+    assert project.last_invocation() == passed
+    refused = project.serving("publish")
+    assert refused.returncode == 1, refused.stderr
+    assert "started after" in refused.stderr
+    assert_still_served(published, before)
+
+
+def test_a_partial_run_is_not_published(published: Published):
+    project = published.project
+    before = current(published)
+    project.dbt("run", "-s", "voucher_country_modes")
+    refused = project.serving("publish")
+    assert refused.returncode == 1
+    assert "`dbt run`, not `dbt build`" in refused.stderr
+    project.dbt("build", "-s", "voucher_country_modes")
+    refused = project.serving("publish")
+    assert refused.returncode == 1 and "partial" in refused.stderr
+    assert_still_served(published, before)
+
+
+def test_a_load_after_the_build_started_makes_it_unpublishable(published: Published):
+    project = published.project
+    before = current(published)
+    project.dbt("build")
+    project.load(project.generate("later", seed=12))
+    refused = project.serving("publish")
+    assert refused.returncode == 1
+    assert "a load landed during or after the build" in refused.stderr
+    assert_still_served(published, before)
+
+
+def test_a_load_during_a_build_is_never_published_with_it(published: Published):
+    project = published.project
+    before = current(published)
+    build = project.popen_dbt("build")
+    started = []
+    for line in build.stdout:
+        started.append(line)
+        if "START sql" in line:
+            break
+    load = project.run_unchecked(
+        str(BIN / "python"), "-m", "loader", "load",
+        str(project.generate("during", seed=13)),
+    )  # fmt: skip
+    rest = build.stdout.read()
+    build.wait(timeout=300)
+    outcome = project.serving("publish")
+    if project.target == "duckdb":
+        # dbt holds the DuckDB file for the whole build: the load is refused,
+        # and the build, which read one load from start to end, publishes.
+        assert load.returncode == 3 and "lock" in load.stderr.lower(), load.stderr
+        assert build.returncode == 0, "".join(started) + rest
+        assert outcome.returncode == 0, outcome.stderr
+        assert current(published) == project.last_invocation() != before
+    else:
+        # PostgreSQL lets the load land; the build it overlapped never serves.
+        assert load.returncode == 0, load.stderr
+        assert outcome.returncode == 1, outcome.stderr
+        assert_still_served(published, before)
+
+
+def test_a_file_of_epoch_integers_is_refused_and_nothing_changes(
+    published: Published, tmp_path
+):
+    project = published.project
+    before = current(published)
+    table = pq.read_table(project.generate("first", seed=11))
+    epoch = pa.array(range(table.num_rows), type=pa.int64())
+    bad = tmp_path / "epoch.parquet"
+    pq.write_table(table.set_column(0, "timestamp", epoch), bad)
+    load = project.run_unchecked(str(BIN / "python"), "-m", "loader", "load", str(bad))
+    assert load.returncode == 1 and "timestamp" in load.stderr
+    assert len(load.stderr.strip().splitlines()) == 1
+    assert_still_served(published, before)
+
+
+def test_rollback_serves_the_previous_build_within_the_refresh(published: Published):
+    project = published.project
+    before = current(published)
+    project.load(project.generate("second", seed=14))
+    project.dbt("build")
+    assert project.serving("publish").returncode == 0
+    newest = project.last_invocation()
+    assert current(published) == newest != before
+    # A running API (refreshing every 0.2 s) follows the rollback by itself.
+    config = ApiConfig.from_env({**project.env, "VOUCHER_API_REFRESH_SECONDS": "0"})
+    store = SnapshotStore(source_for(config), refresh_seconds=0.2)
+    store.start()
+    try:
+        client = falcon.testing.TestClient(create_asgi_app(config, store=store))
+        assert client.simulate_get("/ready").json["build"]["invocation_id"] == newest
+        rolled = project.serving("rollback")
+        assert rolled.returncode == 0, rolled.stderr
+        assert len(rolled.stderr.strip().splitlines()) == 1
+        deadline = time.monotonic() + 5
+        served = newest
+        while time.monotonic() < deadline and served == newest:
+            time.sleep(0.1)
+            served = client.simulate_get("/ready").json["build"]["invocation_id"]
+    finally:
+        store.stop()
+    assert served == before
+    assert current(published) == before
+    history = project.serving("history")
+    assert history.returncode == 0
+    assert "rolled back" in history.stdout and "current" in history.stdout
+    # Publishing the newest build again makes it current again.
+    assert project.serving("publish").returncode == 0
+    assert current(published) == newest
+
+
+@pytest.mark.parametrize("command", ["publish", "rollback", "history"])
+def test_commands_answer_in_one_line_on_a_bad_setting(published, command):
+    project = published.project
+    result = project.serving(command, VOUCHER_KEEP_BUILDS="one")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "serving: error: VOUCHER_KEEP_BUILDS must be a number, got 'one'"
+    )
