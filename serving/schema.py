@@ -1,0 +1,65 @@
+"""The serving schema's names and DDL: what the publish step writes and the
+API and the report read (see serving.publish for how it is used).
+
+Per published table T: ``serving.T__history`` holds the rows of every kept
+build under its ``publish_id``; the view ``serving.T`` shows the current
+build's, the one ``serving.current_publish`` names.
+"""
+
+from typing import Final
+
+SCHEMA: Final = "serving"
+LOG_TABLE = f"{SCHEMA}.publish_log"
+CURRENT_TABLE = f"{SCHEMA}.current_publish"
+# The current build's row of the publish log, for the API's /ready.
+CURRENT_BUILD_VIEW = f"{SCHEMA}.current_build"
+HISTORY_SUFFIX = "__history"
+INVOCATIONS_TABLE = "audit.dbt_invocations"
+LOAD_LOG_TABLE = "raw.load_log"
+
+PUBLISH_LOG_DDL = f"""
+create table if not exists {LOG_TABLE} (
+    publish_id bigint primary key,
+    invocation_id varchar not null,
+    dbt_version varchar not null,
+    build_target varchar not null,
+    dbt_vars varchar not null,
+    built_at timestamp not null,
+    build_finished_at timestamp not null,
+    published_at timestamp not null,
+    load_id varchar not null,
+    source_file varchar not null,
+    source_sha256 varchar not null,
+    source_rows bigint not null,
+    loaded_at timestamp not null,
+    row_counts varchar not null,
+    models_passed integer not null,
+    seeds_passed integer not null,
+    snapshots_passed integer not null,
+    data_tests_passed integer not null,
+    unit_tests_passed integer not null,
+    warnings integer not null,
+    rolled_back_at timestamp,
+    discarded_at timestamp
+)
+"""
+CURRENT_DDL = f"create table if not exists {CURRENT_TABLE} (publish_id bigint not null)"
+# What /ready and /api/segments say about the build they serve.
+CURRENT_BUILD_COLUMNS = (
+    "publish_id",
+    "invocation_id",
+    "built_at",
+    "published_at",
+    "load_id",
+    "source_file",
+    "source_sha256",
+    "source_rows",
+    "loaded_at",
+)
+CURRENT_BUILD_DDL = f"""
+create view {CURRENT_BUILD_VIEW} as
+select {", ".join(f"published.{column}" for column in CURRENT_BUILD_COLUMNS)}
+from {LOG_TABLE} as published
+inner join {CURRENT_TABLE} as current_publish
+    on published.publish_id = current_publish.publish_id
+"""
