@@ -34,11 +34,14 @@ class Project(Pipeline):
             shutil.copy(REPO_ROOT / name, self.root / name)
         for name in PROJECT_FOLDERS:
             shutil.copytree(REPO_ROOT / name, self.root / name)
-        (self.root / "tests").mkdir()
+        shutil.copytree(
+            REPO_ROOT / "tests" / "fixtures", self.root / "tests" / "fixtures"
+        )
         for path in (REPO_ROOT / "tests").glob("*"):
             if path.suffix in (".sql", ".yml"):
                 shutil.copy(path, self.root / "tests" / path.name)
         super().__init__(target, env, work_dir)
+        self.work_dir = work_dir
         self.env["DBT_PROFILES_DIR"] = str(self.root)
 
     def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -7,7 +7,9 @@ an unlucky or hostile user would; what is published must not move.
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
 import falcon.testing
 import pyarrow as pa
@@ -72,17 +74,27 @@ def test_a_failing_seed_test_is_not_published(published: Published):
     assert_still_served(published, before)
 
 
-def test_a_build_killed_after_the_first_mart_is_not_published(published: Published):
+def test_a_build_killed_after_the_first_mart_is_not_published(
+    published: Published, tmp_path
+):
     project = published.project
-    # A passing build to kill later, so run_results.json says "all passed".
+    # A passing build to kill later; keep its artifacts, as a CI job would.
     project.dbt("build")
-    passed = project.last_invocation()
+    passed = Path(project.env["DBT_TARGET_PATH"])
+    kept = tmp_path / "passed-artifacts"
+    kept.mkdir()
+    for name in ("run_results.json", "manifest.json"):
+        shutil.copy(passed / name, kept / name)
     before = current(published)
     output = kill_after(project.popen_dbt("build"), "OK created sql table model marts.")
     assert "Completed successfully" not in output
-    # run_results.json is still the passing build's; the warehouse knows better.
-    assert project.last_invocation() == passed
+    # dbt wrote the killed run's manifest, not its results: refused.
     refused = project.serving("publish")
+    assert refused.returncode == 1, refused.stderr
+    assert "different dbt invocations" in refused.stderr
+    # The passing build's own artifacts are refused too: the warehouse knows
+    # that another invocation started after it (its tables are half written).
+    refused = project.serving("publish", "--target-path", str(kept))
     assert refused.returncode == 1, refused.stderr
     assert "started after" in refused.stderr
     assert_still_served(published, before)
