@@ -1,17 +1,21 @@
 """Warehouse settings from the environment (dwh.settings) and profiles.yml."""
 
+import re
 from pathlib import Path
 
 import jinja2
 import pytest
 import yaml
 
-from loader.errors import ConfigError
+from dwh.errors import ConfigError
 from dwh.settings import (
+    ENV_DEFAULTS,
     Target,
+    api_postgres_settings,
     duckdb_settings,
     postgres_settings,
     resolve_target,
+    serving_settings,
     spark_settings,
 )
 from tests.conftest import REPO_ROOT
@@ -83,3 +87,44 @@ def test_the_loader_opens_spark_as_dbt_does(environ) -> None:
         for key, value in declared["server_side_parameters"].items()
     }
     assert rendered == spark_settings(environ).session_config()
+
+
+# env_var('NAME') or env_var('NAME', 'default'), quoted either way.
+_ENV_VAR = re.compile(r"""env_var\(\s*['"](\w+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)""")
+
+
+def _env_var_calls(text: str) -> list[tuple[str, str | None]]:
+    """Every env_var call of a dbt file: (name, default or None)."""
+    return [(name, default) for name, default in _ENV_VAR.findall(text)]
+
+
+def test_profiles_and_macros_read_the_variables_with_the_same_defaults() -> None:
+    """One place for names and defaults: dwh.settings.ENV_DEFAULTS; every dbt
+    file that reads one of them must give the same default."""
+    files = [REPO_ROOT / "profiles.yml", *sorted((REPO_ROOT / "macros").glob("*.sql"))]
+    seen = {}
+    for path in files:
+        for name, default in _env_var_calls(path.read_text()):
+            assert name in ENV_DEFAULTS, f"{path.name} reads {name}, unknown to dwh"
+            assert default == ENV_DEFAULTS[name], (path.name, name, default)
+            seen[name] = default
+    # profiles.yml reaches every warehouse through these.
+    assert {"DBT_TARGET", "DUCKDB_PATH", "PGHOST", "PGPORT", "PGUSER"} <= set(seen)
+    assert "VOUCHER_LOCK_TIMEOUT" in seen  # the build's pre-hook
+
+
+def test_serving_settings_defaults_and_refusals() -> None:
+    settings = serving_settings({})
+    assert (settings.keep_builds, settings.lock_timeout) == (3, "10s")
+    assert serving_settings({"VOUCHER_KEEP_BUILDS": "5"}).keep_builds == 5
+    with pytest.raises(ConfigError, match="at least 2"):
+        serving_settings({"VOUCHER_KEEP_BUILDS": "1"})
+    with pytest.raises(ConfigError, match="VOUCHER_LOCK_TIMEOUT must be a duration"):
+        serving_settings({"VOUCHER_LOCK_TIMEOUT": "10s; drop table x"})
+
+
+def test_the_api_role_reads_the_same_database_as_the_loader() -> None:
+    environ = {"PGDATABASE": "dw", "VOUCHER_API_PGUSER": "reader"}
+    api = api_postgres_settings(environ)
+    assert (api.database, api.user) == ("dw", "reader")
+    assert api.host == postgres_settings(environ).host

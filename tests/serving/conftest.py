@@ -44,15 +44,21 @@ class Project(Pipeline):
         self.work_dir = work_dir
         self.env["DBT_PROFILES_DIR"] = str(self.root)
 
-    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        command = (
+    def dbt_command(self, *args: str) -> tuple[str, ...]:
+        return (
             str(BIN / "dbt"), "--no-version-check", *args,
             "--project-dir", str(self.root),
         )  # fmt: skip
+
+    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = self.dbt_command(*args)
         return self.run(*command) if check else self.run_unchecked(*command)
 
     def run_unchecked(
-        self, *command: str, env: dict[str, str] | None = None
+        self,
+        *command: str,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> subprocess.CompletedProcess:
         """Run a command as a user would; the test judges its outcome."""
         return subprocess.run(
@@ -61,6 +67,7 @@ class Project(Pipeline):
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
+            timeout=timeout,
         )
 
     def serving(self, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -69,16 +76,13 @@ class Project(Pipeline):
 
     def popen_dbt(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(
-            [
-                str(BIN / "dbt"), "--no-version-check", *args,
-                "--project-dir", str(self.root),
-            ],
+            self.dbt_command(*args),
             cwd=REPO_ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-        )  # fmt: skip
+        )
 
     def plant_test(self, name: str, sql: str) -> Path:
         path = self.root / "tests" / f"{name}.sql"
