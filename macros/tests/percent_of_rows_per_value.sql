@@ -66,6 +66,7 @@ select * from final
     {%- set past_warn_if = run_query(
         'select * from (' ~ percents_sql ~ ') as percents'
         ~ ' where percent_of_rows ' ~ config.get('warn_if')
+        ~ ' order by percent_of_rows desc'
     ) -%}
     {%- for row in past_warn_if.rows -%}
         {%- set where = [] -%}
