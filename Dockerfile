@@ -13,6 +13,9 @@ WORKDIR /app
 COPY pyproject.toml ./
 COPY loader ./loader
 COPY api ./api
+COPY dwh ./dwh
+COPY serving ./serving
+COPY report ./report
 RUN pip install --no-compile . && useradd --create-home --uid 10001 voucher
 COPY --chown=voucher:voucher . .
 USER voucher

@@ -19,7 +19,6 @@ from dwh.settings import Target
 from serving.schema import (
     CURRENT_BUILD_COLUMNS,
     CURRENT_BUILD_VIEW,
-    CURRENT_TABLE,
     SCHEMA,
 )
 
@@ -43,7 +42,7 @@ SELECT_AMOUNT_COUNTS = f"""
 """
 SELECT_BUILD = f"select {', '.join(CURRENT_BUILD_COLUMNS)} from {CURRENT_BUILD_VIEW}"
 # What changes with every publish and rollback, read without the mart rows.
-SELECT_VERSION = f"select publish_id from {CURRENT_TABLE}"
+SELECT_VERSION = f"select publish_id from {CURRENT_BUILD_VIEW}"
 
 
 class MartSource(Protocol):

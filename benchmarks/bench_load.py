@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import psycopg2
 
-from loader.load import load_file
 from dwh.settings import Target, postgres_settings
+from loader.load import load_file
 from loader.synthetic import generate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -12,11 +12,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from dwh.log_format import JsonFormatter
+from dwh.settings import Target, postgres_settings, resolve_target
 from loader.errors import LoaderError
 from loader.load import load_file
-from dwh.log_format import JsonFormatter
 from loader.progress import ProgressPrinter
-from dwh.settings import Target, postgres_settings, resolve_target
 
 PROGRAM = "loader"
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import duckdb
 import pyarrow as pa
 
+from dwh.settings import DuckDBSettings
 from loader.errors import WarehouseError, first_line
 from loader.load_run import LoadRun
 from loader.prefetch import Prefetcher
@@ -29,7 +30,6 @@ from loader.raw_schema import (
     quote_identifier,
     vouchers_ddl,
 )
-from dwh.settings import DuckDBSettings
 
 log = logging.getLogger(__name__)
 

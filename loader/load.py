@@ -9,6 +9,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from dwh.settings import (
+    Target,
+    duckdb_settings,
+    postgres_settings,
+    spark_settings,
+)
 from loader import duckdb_warehouse, postgres_warehouse, spark_warehouse
 from loader.load_run import LoadRun
 from loader.parquet_source import (
@@ -16,12 +22,6 @@ from loader.parquet_source import (
     open_source,
     sha256_of,
     text_batches,
-)
-from dwh.settings import (
-    Target,
-    duckdb_settings,
-    postgres_settings,
-    spark_settings,
 )
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ import psycopg2.extensions
 import pyarrow as pa
 from psycopg2 import sql
 
+from dwh.settings import PostgresSettings
 from loader.errors import WarehouseError, first_line
 from loader.load_run import LoadRun
 from loader.postgres_copy import (
@@ -46,7 +47,6 @@ from loader.raw_schema import (
     quote_identifier,
     vouchers_ddl,
 )
-from dwh.settings import PostgresSettings
 
 log = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dwh.settings import SparkSettings
 from loader.errors import WarehouseError, first_line
 from loader.load_run import LoadRun
 from loader.raw_schema import (
@@ -38,7 +39,6 @@ from loader.raw_schema import (
     SOURCE_COLUMNS,
     VOUCHERS_TABLE,
 )
-from dwh.settings import SparkSettings
 
 log = logging.getLogger(__name__)
 

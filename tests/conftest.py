@@ -4,6 +4,7 @@ The pipeline fixtures run the product the way a user does (``python -m loader``
 then ``dbt build``) against a throw-away DuckDB file or PostgreSQL database.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -119,14 +120,14 @@ class Pipeline:
         """Publish the last build (python -m serving publish)."""
         return self.run(str(BIN / "python"), "-m", "serving", "publish")
 
-    def build(self, countries: Sequence[str] = ("Peru",)) -> None:
-        quoted = ", ".join(f'"{country}"' for country in countries)
+    def build(self, countries: Sequence[str] = ("Peru",), **dbt_vars: object) -> None:
+        """dbt build for these countries, with any other dbt vars given."""
         self.run(
             str(BIN / "dbt"),
             "--no-version-check",
             "build",
             "--vars",
-            f'{{"countries": [{quoted}]}}',
+            json.dumps({"countries": list(countries), **dbt_vars}),
         )
 
 

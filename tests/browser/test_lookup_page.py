@@ -80,6 +80,7 @@ def mart(chromium, tmp_path_factory) -> Path:
     pipeline.run(str(BIN / "python"), "-m", "loader", *generate)
     pipeline.load(parquet)
     pipeline.build(COUNTRIES)
+    pipeline.publish()
     return database
 
 

@@ -117,8 +117,8 @@ def warehouse(
             monkeypatch.setenv(key, env[key])
     warehouse = Warehouse(request.param, env)
     if request.param == "postgres":
-        from loader.postgres_warehouse import ensure_database
         from dwh.settings import postgres_settings
+        from loader.postgres_warehouse import ensure_database
 
         ensure_database(postgres_settings(env))
         warehouse.query("drop schema if exists raw cascade")

@@ -18,11 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import loader.load
+from dwh.settings import Target
 from loader.errors import SourceError
 from loader.load import load_file
 from loader.load_run import utc_now
 from loader.parquet_source import sha256_of
-from dwh.settings import Target
 from tests.conftest import REPO_ROOT
 from tests.loader.helpers import (
     SAMPLE_TEXT,

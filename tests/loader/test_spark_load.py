@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from dwh.settings import Target, spark_settings
 from loader.errors import SourceError
 from loader.load import load_file
-from dwh.settings import Target, spark_settings
 from tests.conftest import require_spark, spark_rows
 from tests.loader.helpers import SAMPLE_TEXT, corrupt_last_row_group
 

@@ -1,11 +1,15 @@
 """End to end on the real challenge file: load, dbt build, compare the marts
 with the independent pandas computation in ``oracle.py``."""
 
+import hashlib
 from pathlib import Path
 
+import falcon.testing
 import pandas as pd
 import pytest
 
+from api.app import create_asgi_app
+from api.config import ApiConfig
 from tests.conftest import postgres_connection, spark_rows
 from tests.pipeline import oracle
 
@@ -83,6 +87,39 @@ def test_all_countries_mart_matches_independent_computation(
 ):
     modes = build_and_compare(duckdb_pipeline, shared_data_file, ALL_COUNTRIES)
     assert set(modes["country_code"]) == set(ALL_COUNTRIES)
+    # Published, the API serves exactly these answers, naming the file.
+    duckdb_pipeline.publish()
+    client = falcon.testing.TestClient(
+        create_asgi_app(
+            ApiConfig.from_env(
+                {**duckdb_pipeline.env, "VOUCHER_API_REFRESH_SECONDS": "0"}
+            )
+        )
+    )
+    catalogue = client.simulate_get("/api/segments").json
+    build = catalogue["build"]
+    assert build["source_file"] == shared_data_file.name
+    assert (
+        build["source_sha256"]
+        == hashlib.sha256(shared_data_file.read_bytes()).hexdigest()
+    )
+    served = {
+        (
+            country["country_code"],
+            segment["segment_name"],
+            variant["segment_variant"],
+        ): variant["voucher_amount"]
+        for country in catalogue["countries"]
+        for segment in country["segments"]
+        for variant in segment["variants"]
+    }
+    expected = {
+        (row.country_code, row.segment_name, row.segment_variant): (
+            None if pd.isna(row.voucher_amount) else int(row.voucher_amount)
+        )
+        for row in modes.itertuples()
+    }
+    assert served == expected
 
 
 @pytest.mark.shared_data

@@ -9,7 +9,12 @@ import psycopg2
 import pytest
 
 from tests.conftest import BIN, Pipeline, fresh_postgres_database
-from tests.report.conftest import COUNTRIES, BuiltReport, run_report
+from tests.report.conftest import (
+    COUNTRIES,
+    EMPTY_COUNTRY_SEVERITY,
+    BuiltReport,
+    run_report,
+)
 from tests.report.page import Page
 
 pytestmark = pytest.mark.postgres
@@ -23,7 +28,7 @@ def postgres(built: BuiltReport, tmp_path_factory) -> Pipeline:
         "postgres", fresh_postgres_database("voucher_test_report"), work
     )
     pipeline.load(built.parquet)
-    pipeline.build(COUNTRIES)
+    pipeline.build(COUNTRIES, country_without_rows_severity=EMPTY_COUNTRY_SEVERITY)
     pipeline.publish()
     return pipeline
 
