@@ -6,15 +6,13 @@ a warehouse failure.
 """
 
 import argparse
-import logging
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from dwh.log_format import JsonFormatter
+from dwh import cli
 from dwh.settings import Target, postgres_settings, resolve_target
-from loader.errors import LoaderError
 from loader.load import load_file
 from loader.progress import ProgressPrinter
 
@@ -23,16 +21,9 @@ PROGRAM = "loader"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    arguments = _parser().parse_args(argv)
-    _configure_logging(arguments.verbose)
-    try:
-        return arguments.command(arguments)
-    except LoaderError as error:
-        _say(f"{PROGRAM}: error: {error}")
-        return error.exit_code
-    except KeyboardInterrupt:
-        _say(f"{PROGRAM}: interrupted; the warehouse was left as it was")
-        return 130
+    return cli.run(
+        PROGRAM, _parser(), argv, interrupted="the warehouse was left as it was"
+    )
 
 
 def _load(arguments: argparse.Namespace) -> int:
@@ -43,8 +34,8 @@ def _load(arguments: argparse.Namespace) -> int:
     finally:
         progress.finish()
     if result.ignored_columns:
-        _say(f"note: ignored extra column(s) {', '.join(result.ignored_columns)}")
-    _say(
+        cli.say(f"note: ignored extra column(s) {', '.join(result.ignored_columns)}")
+    cli.say(
         f"loaded {result.row_count:,} rows from {result.source_file} into"
         f" {target.value} raw.vouchers in {result.seconds:.1f} s"
         f" ({result.rows_per_second:,.0f} rows/s), load_id {result.load_id}"
@@ -69,7 +60,7 @@ def _generate(arguments: argparse.Namespace) -> int:
         progress.finish()
     seconds = time.perf_counter() - started
     size_mb = arguments.out.stat().st_size / 1e6
-    _say(
+    cli.say(
         f"wrote {arguments.rows:,} rows ({size_mb:.1f} MB) to {arguments.out}"
         f" in {seconds:.1f} s (seed {arguments.seed})"
     )
@@ -81,7 +72,7 @@ def _ensure_postgres(arguments: argparse.Namespace) -> int:
 
     settings = postgres_settings()
     created = ensure_database(settings)
-    _say(
+    cli.say(
         f"{'created' if created else 'found'} database {settings.database!r}"
         f" on {settings.host}:{settings.port}"
     )
@@ -93,9 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=f"python -m {PROGRAM}",
         description="Stage Parquet files into the warehouse's raw schema.",
     )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log JSON events to stderr"
-    )
+    cli.add_verbose(parser)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     load = commands.add_parser(
@@ -134,19 +123,6 @@ def _row_count(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be a positive number of rows")
     return value
-
-
-def _configure_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger(PROGRAM)
-    root.addHandler(handler)
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
-
-
-def _say(message: str) -> None:
-    # The CLI's user-facing output; the library itself only logs.
-    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

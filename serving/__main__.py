@@ -8,13 +8,11 @@ settings, 3 when the warehouse fails.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dwh.errors import OneLineError
-from dwh.log_format import JsonFormatter
+from dwh import cli
 from dwh.settings import Target, resolve_target, serving_settings
 from serving.audit import audit_build
 from serving.publish import history, publish, rollback
@@ -24,16 +22,7 @@ PROGRAM = "serving"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    arguments = _parser().parse_args(argv)
-    _configure_logging(arguments.verbose)
-    try:
-        return arguments.command(arguments)
-    except OneLineError as error:
-        _say(f"{PROGRAM}: error: {error}")
-        return error.exit_code
-    except KeyboardInterrupt:
-        _say(f"{PROGRAM}: interrupted; nothing was changed")
-        return 130
+    return cli.run(PROGRAM, _parser(), argv)
 
 
 def _publish(arguments: argparse.Namespace) -> int:
@@ -42,13 +31,13 @@ def _publish(arguments: argparse.Namespace) -> int:
     target = resolve_target(arguments.target)
     result = publish(build, target, settings)
     if not result.changed:
-        _say(
+        cli.say(
             f"build {result.invocation_id} is already published as"
             f" #{result.publish_id}; nothing changed"
         )
         return 0
     rows = ", ".join(f"{name} {count:,}" for name, count in result.row_counts.items())
-    _say(
+    cli.say(
         f"published build {result.invocation_id} as #{result.publish_id} into"
         f" {target.value} serving ({rows})"
     )
@@ -58,7 +47,7 @@ def _publish(arguments: argparse.Namespace) -> int:
 def _rollback(arguments: argparse.Namespace) -> int:
     target = resolve_target(arguments.target)
     result = rollback(target, serving_settings())
-    _say(
+    cli.say(
         f"rolled back: {target.value} serving now serves #{result.publish_id}"
         f" (build {result.invocation_id})"
     )
@@ -68,7 +57,7 @@ def _rollback(arguments: argparse.Namespace) -> int:
 def _history(arguments: argparse.Namespace) -> int:
     entries = history(resolve_target(arguments.target), serving_settings())
     if not entries:
-        _say("nothing published yet")
+        cli.say("nothing published yet")
     for entry in entries:
         state = (
             "current"
@@ -94,9 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=f"python -m {PROGRAM}",
         description="Publish a dbt build that passed, or roll back to an earlier one.",
     )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log JSON events to stderr"
-    )
+    cli.add_verbose(parser)
     targets = [Target.DUCKDB.value, Target.POSTGRES.value]
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -129,18 +116,6 @@ def _parser() -> argparse.ArgumentParser:
         "history", parents=[common], help="list the published builds, newest first"
     ).set_defaults(command=_history)
     return parser
-
-
-def _configure_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger(PROGRAM)
-    root.addHandler(handler)
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

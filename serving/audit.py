@@ -82,11 +82,13 @@ def audit_build(target_path: Path) -> AuditedBuild:
 
     statuses = {result["unique_id"]: result["status"] for result in results["results"]}
     failed = [
-        f"{unique_id} ({status})"
+        (status == "skipped", f"{unique_id} ({status})")
         for unique_id, status in statuses.items()
         if status
         not in (PASSED_NO_OP if unique_id.startswith(_NO_OP_NODES) else PASSED)
     ]
+    # The causes first: a skipped node only follows from another's failure.
+    failed = [text for _, text in sorted(failed, key=lambda item: item[0])]
     if failed:
         raise NotPublishable(
             f"{len(failed)} of {len(statuses)} nodes of build {invocation} did not"
