@@ -16,8 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loader.errors import SourceError, first_line
-from loader.raw_schema import ROW_NUMBER_COLUMN, SOURCE_COLUMNS
-from loader.text_format import is_supported, to_text
+from loader.raw_schema import (
+    ROW_NUMBER_COLUMN,
+    SOURCE_COLUMNS,
+    accepted_type_names,
+    accepts,
+)
+from loader.text_format import to_text
 
 DEFAULT_BATCH_ROWS: Final = 131_072
 # What text_batches yields: every source column as text, then the row number.
@@ -46,7 +51,9 @@ class ParquetSource:
 def open_source(path: Path) -> ParquetSource:
     """Check that ``path`` is a non-empty Parquet file with the required columns.
 
-    Raises ``SourceError`` with a one-line message naming the file otherwise.
+    Each of them must have one of the Arrow types ``raw_schema.ACCEPTED_TYPES``
+    lists for it. Raises ``SourceError`` with a one-line message naming the file
+    otherwise.
     """
     size = _file_size(path)
     _check_magic(path)
@@ -144,8 +151,8 @@ def _check_columns(path: Path, schema: pa.Schema) -> None:
         if len(schema.get_all_field_indices(name)) > 1:
             raise SourceError(f"{path}: column {name!r} appears more than once")
         data_type = schema.field(name).type
-        if not is_supported(data_type):
+        if not accepts(name, data_type):
             raise SourceError(
-                f"{path}: column {name!r} has type {data_type},"
-                " which cannot be stored as text"
+                f"{path}: column {name!r} has type {data_type};"
+                f" accepted types: {accepted_type_names(name)}"
             )
