@@ -143,7 +143,9 @@ def _connect(
     settings: PostgresSettings, database: str
 ) -> psycopg2.extensions.connection:
     try:
-        return psycopg2.connect(**settings.connect_kwargs(database))
+        return psycopg2.connect(
+            **settings.connect_kwargs(database, application_name="voucher-loader")
+        )
     except psycopg2.Error as error:
         raise WarehouseError(
             f"cannot connect to PostgreSQL {settings.user}@{settings.host}:"
