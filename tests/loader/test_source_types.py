@@ -17,6 +17,7 @@ from loader.errors import SourceError
 from loader.parquet_source import open_source, text_batches
 from loader.raw_schema import SOURCE_COLUMNS, accepted_types_markdown, accepts
 from loader.synthetic import generate
+from tests.conftest import REPO_ROOT
 from tests.loader.helpers import Warehouse, run_cli, sample_table, write_parquet
 
 ROWS = len(sample_table())
@@ -234,3 +235,12 @@ def test_the_documented_table_comes_from_the_declaration() -> None:
         "| `voucher_amount` | integer, floating-point, decimal, string |",
     ]
     assert "| date | `date32`, `date64` |" in lines
+
+
+def test_the_readme_shows_the_accepted_types_as_declared() -> None:
+    """The README's table is the declaration's own rendering, not a copy."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    start = readme.index("<!-- accepted-types:")
+    start = readme.index("\n", start) + 1
+    end = readme.index("<!-- /accepted-types -->")
+    assert readme[start:end].strip() == accepted_types_markdown().strip()
