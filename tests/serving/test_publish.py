@@ -70,6 +70,21 @@ def test_a_build_with_a_failing_test_is_not_published(
     assert_still_served(published, before)
 
 
+def test_an_unknown_country_fails_the_build_and_nothing_is_published(
+    published: Published,
+):
+    project = published.project
+    before = current(published)
+    build = project.dbt(
+        "build", "--vars", '{"countries": ["Peru", "Atlantis"]}', check=False
+    )
+    assert build.returncode == 1
+    assert "country 'Atlantis' in var countries has no rows" in build.stdout
+    refused = project.serving("publish")
+    assert refused.returncode == 1 and "did not pass" in refused.stderr
+    assert_still_served(published, before)
+
+
 def test_a_build_killed_after_the_first_mart_is_not_published(
     published: Published, tmp_path
 ):
