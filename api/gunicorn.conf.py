@@ -1,16 +1,21 @@
 """Gunicorn settings: `gunicorn --config api/gunicorn.conf.py api.asgi:app`.
 
-The ASGI app on gunicorn's own asyncio worker is the default: of the setups
-benchmarks/bench_api.py compares it serves the minimal app fastest (10-12k
-req/s against about 6k with uvicorn's worker, 4-6k with sync or gthread, on 2
-cores) and the API too (9.4k req/s, docs/benchmarks.md). The WSGI app runs on
-threaded workers when named instead (`... api.wsgi:app`), or with
-VOUCHER_API_WORKER_CLASS=sync|gthread.
+The ASGI app on api.worker.BoundedASGIWorker is the default: gunicorn's own
+asyncio worker, which of the setups benchmarks/bench_api.py compares serves
+the minimal app fastest, plus the deadlines and the connection limit it lacks
+against slow and idle clients (the probe in docs/serving.md, the speed in
+docs/benchmarks.md). The WSGI app runs on threaded workers when named instead
+(`... api.wsgi:app`), or with VOUCHER_API_WORKER_CLASS=sync|gthread;
+VOUCHER_API_WORKER_CLASS=asgi is gunicorn's asgi worker without the bounds.
 """
 
 import os
 import signal
 import sys
+
+from api.worker import BoundedASGIWorker
+
+BOUNDED_WORKER = "api.worker.BoundedASGIWorker"
 
 # Localhost unless told otherwise (a container sets BIND_HOST=0.0.0.0).
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
@@ -21,15 +26,39 @@ proc_name = "voucher-api"
 # point works: an ASGI app needs the asgi worker, a WSGI app a WSGI worker.
 _wsgi_named = any(arg.startswith("api.wsgi") for arg in sys.argv[1:])
 worker_class = os.environ.get(
-    "VOUCHER_API_WORKER_CLASS", "gthread" if _wsgi_named else "asgi"
+    "VOUCHER_API_WORKER_CLASS", "gthread" if _wsgi_named else BOUNDED_WORKER
 )
 threads = int(
     os.environ.get("VOUCHER_API_THREADS", "4" if worker_class == "gthread" else "1")
 )
-_asgi = worker_class == "asgi" or "uvicorn" in worker_class.lower()
+_asgi = worker_class in ("asgi", BOUNDED_WORKER) or "uvicorn" in worker_class.lower()
 wsgi_app = "api.asgi:app" if _asgi else "api.wsgi:app"
 
-keepalive = 5
+# Bounds against slow and idle clients (docs/serving.md). A well-behaved client
+# sends a head and a body in one packet each, so the deadlines only ever cut
+# connections that hold a slot without using it.
+# Idle seconds between requests on a keep-alive connection: a client reuses a
+# connection within milliseconds, and each idle one holds a slot below.
+# gunicorn advises 1-5 s for direct clients; behind a load balancer, set it
+# above the balancer's own idle timeout (e.g. 65 for AWS's 60 s) so the
+# balancer never reuses a connection the worker is closing.
+keepalive = int(os.environ.get("VOUCHER_API_KEEPALIVE_SECONDS", "5"))
+# Seconds to send a request head (from the accept, or from the first byte of
+# a later request) and then its body: a head is well under 1 KiB and a body at
+# most 64 KiB (api.config), so 10 s allows a slow mobile link while a
+# slowloris holds a slot 10 s at most (nginx allows 60 s; it fronts anything).
+header_timeout = float(
+    os.environ.get(
+        "VOUCHER_API_HEADER_TIMEOUT_SECONDS", BoundedASGIWorker.header_timeout
+    )
+)
+body_timeout = float(
+    os.environ.get("VOUCHER_API_BODY_TIMEOUT_SECONDS", BoundedASGIWorker.body_timeout)
+)
+# Open connections per worker (the bounded worker answers one more with 503):
+# gunicorn's default, below the 1,024 open files most systems allow a process,
+# so the worker refuses cleanly before accept() fails for want of descriptors.
+worker_connections = int(os.environ.get("VOUCHER_API_MAX_CONNECTIONS", "1000"))
 # Several instances (tests, benchmarks) may run side by side; none needs gunicornc.
 control_socket_disable = True
 timeout = 30
@@ -44,10 +73,15 @@ errorlog = "-"
 
 
 def post_worker_init(worker):
-    """SIGHUP to a worker: look for a new build now, in place, no restart.
+    """The deadlines above for the bounded worker, and SIGHUP to a worker: look
+    for a new build now, in place, no restart.
 
     (SIGHUP to the master keeps gunicorn's meaning: reload and replace workers.)
     """
     from api.store import refresh_all_stores
+
+    if isinstance(worker, BoundedASGIWorker):
+        worker.header_timeout = header_timeout
+        worker.body_timeout = body_timeout
 
     signal.signal(signal.SIGHUP, lambda signum, frame: refresh_all_stores())

@@ -44,6 +44,13 @@ _OVER_LIMIT = (
 )
 
 
+# The base methods called on every request, looked up once (not via super()).
+_feed_callback_parser = ASGIProtocol._feed_callback_parser
+_on_headers_complete = ASGIProtocol._on_headers_complete
+_on_message_complete = ASGIProtocol._on_message_complete
+_send_response_start = ASGIProtocol._send_response_start
+
+
 class BoundedASGIProtocol(ASGIProtocol):
     """One HTTP/1 connection, with the head and body deadlines and the limit."""
 
@@ -78,7 +85,7 @@ class BoundedASGIProtocol(ASGIProtocol):
         if self._phase == _READ:
             # Bytes after a complete request begin the next one.
             self._phase = _HEAD
-        keep_going = super()._feed_callback_parser(data)
+        keep_going = _feed_callback_parser(self, data)
         if keep_going and not self._closed and self._phase != _READ:
             if self._deadline_phase != self._phase:
                 self._arm(self._phase)
@@ -92,17 +99,17 @@ class BoundedASGIProtocol(ASGIProtocol):
         self._answered = False
         if self._deadline is not None:
             self._disarm()
-        return super()._on_headers_complete()
+        return _on_headers_complete(self)
 
     def _on_message_complete(self) -> None:
         self._phase = _READ
         if self._deadline is not None:
             self._disarm()
-        super()._on_message_complete()
+        _on_message_complete(self)
 
     def _send_response_start(self, status, headers, request, close=False):
         self._answered = True
-        super()._send_response_start(status, headers, request, close)
+        _send_response_start(self, status, headers, request, close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._deadline is not None:

@@ -1,18 +1,26 @@
 """Benchmark the lookup route against a minimal Falcon app, same server setup.
 
-For each gunicorn worker setup (2 workers each), wrk drives POST
-/api/vouchervalue with 16 connections for 10 s, cycling through 256 customers'
-bodies (lookup_bodies), against (1) the minimal app in
+For each server setup (gunicorn with api/gunicorn.conf.py, 2 workers each),
+wrk drives POST /api/vouchervalue with 16 connections for 10 s, cycling
+through 256 customers' bodies (lookup_bodies), against (1) the minimal app in
 benchmarks/minimal_app.py, which returns constant JSON, and (2) the real API
 serving a snapshot of a DuckDB mart. It prints req/s, p50, p99 and errors, and
-the API's ratio to the fastest minimal app.
+the default setup's API against the fastest minimal app.
+
+Then it probes each setup for the bounds against slow and idle clients, with
+small bounds (PROBE_BOUNDS) so that it takes seconds: how long an idle
+keep-alive connection, a silent new connection, a head sent a byte at a time
+and a body sent a byte at a time are held, and how many connections one
+worker holds at once.
 
     .venv/bin/python benchmarks/bench_api.py               # every setup
-    .venv/bin/python benchmarks/bench_api.py --setups asgi --duration 5
-    .venv/bin/python benchmarks/bench_api.py --rounds 3   # on a busy machine
+    .venv/bin/python benchmarks/bench_api.py --setups bounded --duration 5
+    .venv/bin/python benchmarks/bench_api.py --rounds 5   # on a busy machine
+    .venv/bin/python benchmarks/bench_api.py --no-speed   # the probe alone
 
-Needs wrk (Debian: apt-get install -y wrk). The mart is DUCKDB_PATH (default
-warehouse/voucher.duckdb) if it exists, else a small synthetic one.
+Needs wrk (Debian: apt-get install -y wrk), and nginx for the nginx setup
+(apt-get install -y nginx-light; skipped without it). The mart is DUCKDB_PATH
+(default warehouse/voucher.duckdb) if it exists, else a small synthetic one.
 """
 
 from __future__ import annotations
@@ -22,16 +30,27 @@ import json
 import os
 import platform
 import re
+import runpy
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+
+with warnings.catch_warnings():
+    # uvicorn points to the uvicorn-worker package; the bundled worker is the
+    # same class.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from uvicorn.workers import UvicornWorker
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -46,15 +65,55 @@ BODY = {
 # Lookups cycle through this many bodies (the issue's example first), each its
 # own customer: order dates over 2018, both segments, every range of orders.
 BODY_COUNT = 256
-# name -> (gunicorn worker class, threads per worker, app flavour)
+CONFIG = REPO / "api" / "gunicorn.conf.py"
+
+
+@dataclass(frozen=True)
+class Setup:
+    worker_class: str
+    threads: int
+    flavour: str  # the app's entry point: asgi or wsgi
+    proxy: bool = False  # nginx in front of gunicorn
+
+
+class LimitedUvicornWorker(UvicornWorker):
+    """uvicorn's worker with its own bound on: limit_concurrency.
+
+    The worker already takes timeout_keep_alive from gunicorn's keepalive;
+    limit_concurrency (uvicorn answers 503 beyond it) is not passed on, so
+    it gets worker_connections here, the number the other setups get.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.config.limit_concurrency = self.cfg.worker_connections
+
+
 SETUPS = {
-    "asgi": ("asgi", 1, "asgi"),
-    "uvicorn": ("uvicorn.workers.UvicornWorker", 1, "asgi"),
-    "gthread": ("gthread", 4, "wsgi"),
-    "sync": ("sync", 1, "wsgi"),
+    # The default (api/gunicorn.conf.py): gunicorn's asgi worker plus the
+    # deadlines and the connection limit (api/worker.py).
+    "bounded": Setup("api.worker.BoundedASGIWorker", 1, "asgi"),
+    "asgi": Setup("asgi", 1, "asgi"),
+    "nginx": Setup("asgi", 1, "asgi", proxy=True),
+    "uvicorn": Setup("benchmarks.bench_api.LimitedUvicornWorker", 1, "asgi"),
+    "gthread": Setup("gthread", 4, "wsgi"),
+    "sync": Setup("sync", 1, "wsgi"),
 }
+DEFAULT_SETUP = "bounded"
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 10.0
+# Small bounds for the probe, so that each setup takes seconds; one worker, so
+# that the connection count is the worker's. PROBE_WAIT is how long a probe
+# waits before it calls a connection held.
+PROBE_BOUNDS = {
+    "VOUCHER_API_KEEPALIVE_SECONDS": "1",
+    "VOUCHER_API_HEADER_TIMEOUT_SECONDS": "2",
+    "VOUCHER_API_BODY_TIMEOUT_SECONDS": "2",
+    "VOUCHER_API_MAX_CONNECTIONS": "20",
+    "WEB_CONCURRENCY": "1",
+}
+PROBE_WAIT = 8.0
+PROBE_EXTRA_CONNECTIONS = 10
 
 
 @dataclass
@@ -85,17 +144,34 @@ def main() -> int:
         default=1,
         help="repeat every run, alternating the order; report the median run",
     )
+    parser.add_argument(
+        "--speed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the wrk runs (--no-speed: the probe alone)",
+    )
+    parser.add_argument(
+        "--probe",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="probe the bounds against slow and idle clients",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
-    if shutil.which("wrk") is None:
+    if args.speed and shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
     setups = [name.strip() for name in args.setups.split(",") if name.strip()]
     unknown = set(setups) - set(SETUPS)
     if unknown:
         parser.error(f"unknown setups: {sorted(unknown)}; known: {sorted(SETUPS)}")
+    if shutil.which("nginx") is None and "nginx" in setups:
+        print("nginx is missing (apt-get install -y nginx-light): skipping its setup")
+        setups.remove("nginx")
 
+    results: list[Result] = []
+    probes: list[Probe] = []
     with tempfile.TemporaryDirectory(prefix="bench-api-") as scratch:
         work = Path(scratch)
         mart = find_or_make_mart(work)
@@ -104,7 +180,7 @@ def main() -> int:
         print(machine_summary())
         print(f"mart: {mart}\n")
         runs: dict[tuple[str, str], list[Result]] = {}
-        for round_number in range(args.rounds):
+        for round_number in range(args.rounds if args.speed else 0):
             # Alternate the order so a noisy neighbour hurts both apps alike.
             apps = ("minimal", "api") if round_number % 2 == 0 else ("api", "minimal")
             for name in setups:
@@ -113,12 +189,18 @@ def main() -> int:
                     runs.setdefault((name, app), []).append(result)
                     print(format_result(result), flush=True)
         results = [median_run(group) for group in runs.values()]
-        if args.rounds > 1:
+        if args.rounds > 1 and results:
             print("\nmedian runs:")
             for result in results:
                 print(format_result(result))
+        if args.probe:
+            print(f"\nprobe ({format_bounds(PROBE_BOUNDS)}):")
+            print(PROBE_HEADER)
+            for name in setups:
+                probes.append(probe_setup(name, mart, work))
+                print(format_probe(probes[-1]), flush=True)
 
-    report = summarise(results)
+    report = summarise(results) if results else {"text": "", "figures": {}}
     print(report["text"])
     if args.json:
         args.json.write_text(
@@ -126,12 +208,13 @@ def main() -> int:
                 {
                     "machine": machine_summary(),
                     "results": [asdict(r) for r in results],
+                    "probes": [asdict(p) for p in probes],
                     **report["figures"],
                 },
                 indent=2,
             )
         )
-    return 0 if report["figures"]["meets_targets"] else 1
+    return 0 if report["figures"].get("meets_targets", True) else 1
 
 
 def lookup_bodies(count: int) -> list[dict]:
@@ -196,53 +279,271 @@ def find_or_make_mart(work: Path) -> Path:
 
 
 def run_one(name, app, args, mart: Path, script: Path, work: Path) -> Result:
-    worker_class, threads, flavour = SETUPS[name]
+    env = {"WEB_CONCURRENCY": str(args.workers)}
+    with serving(name, app, mart, work, env) as (port, pids):
+        wrk(port, script, args.connections, 1)  # warm-up
+        cpu_before = sum(map(process_tree_cpu_seconds, pids))
+        output = wrk(port, script, args.connections, args.duration)
+        cpu_used = sum(map(process_tree_cpu_seconds, pids)) - cpu_before
+    result = parse_wrk(name, app, output)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    result.cpu_us_per_request = cpu_used / max(requests, 1) * 1e6
+    return result
+
+
+@contextmanager
+def serving(
+    name: str, app: str, mart: Path, work: Path, env: dict[str, str]
+) -> Iterator[tuple[int, list[int]]]:
+    """The setup serving app on a free port: (the port, the servers' pids).
+
+    Both apps run with api/gunicorn.conf.py and the same environment, so the
+    only difference between them is the app: the bounds (env, else the
+    config's defaults) apply to both.
+    """
+    setup = SETUPS[name]
     port = free_port()
+    gunicorn_port = free_port() if setup.proxy else port
     env = {
         **os.environ,
-        "PORT": str(port),
+        "PORT": str(gunicorn_port),
         "DBT_TARGET": "duckdb",
         "DUCKDB_PATH": str(mart),
-        "VOUCHER_API_WORKER_CLASS": worker_class,
-        "VOUCHER_API_THREADS": str(threads),
-        "WEB_CONCURRENCY": str(args.workers),
+        "VOUCHER_API_WORKER_CLASS": setup.worker_class,
+        "VOUCHER_API_THREADS": str(setup.threads),
         "VOUCHER_API_KEY": "",
+        **env,
     }
-    if app == "api":
-        command = [
-            str(BIN / "gunicorn"),
-            "--config",
-            "api/gunicorn.conf.py",
-            f"api.{flavour}:app",
-        ]
-    else:
-        # The same server knobs as api/gunicorn.conf.py, without the service.
-        command = [
-            str(BIN / "gunicorn"),
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={args.workers}",
-            f"--worker-class={worker_class}",
-            f"--threads={threads}",
-            "--keep-alive=5",
-            "--no-control-socket",
-            f"benchmarks.minimal_app:{flavour}",
-        ]
-    log = (work / f"{name}-{app}.log").open("w")
-    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
+    target = f"api.{setup.flavour}:app" if app == "api" else None
+    target = target or f"benchmarks.minimal_app:{setup.flavour}"
+    command = [str(BIN / "gunicorn"), "--config", str(CONFIG), target]
+    log = (work / f"{name}-{app}.log").open("a")
+    processes = [subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)]
     try:
-        wait_until_answering(port, server)
-        wrk(port, script, args.connections, 1)  # warm-up
-        cpu_before = process_tree_cpu_seconds(server.pid)
-        output = wrk(port, script, args.connections, args.duration)
-        cpu_used = process_tree_cpu_seconds(server.pid) - cpu_before
-        result = parse_wrk(name, app, output)
-        requests = int(re.search(r"(\d+) requests in", output).group(1))
-        result.cpu_us_per_request = cpu_used / max(requests, 1) * 1e6
-        return result
+        if setup.proxy:
+            conf = work / f"nginx-{port}.conf"
+            conf.write_text(nginx_conf(work, port, gunicorn_port, server_bounds(env)))
+            processes.append(
+                subprocess.Popen(
+                    ["nginx", "-p", str(work), "-c", str(conf), "-e", "stderr"],
+                    stdout=log,
+                    stderr=log,
+                )
+            )
+        wait_until_answering(gunicorn_port, processes[0])
+        if setup.proxy:
+            wait_until_answering(port, processes[1])
+        yield port, [process.pid for process in processes]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
         log.close()
+
+
+def server_bounds(env: dict[str, str]) -> dict:
+    """keepalive, header_timeout, body_timeout and worker_connections as
+    api/gunicorn.conf.py reads them from env, for nginx to get the same."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    sys.path.insert(0, str(REPO))
+    try:
+        settings = runpy.run_path(str(CONFIG))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        sys.path.remove(str(REPO))
+    names = ("keepalive", "header_timeout", "body_timeout", "worker_connections")
+    return {name: settings[name] for name in names}
+
+
+def nginx_conf(work: Path, port: int, upstream_port: int, bounds: dict) -> str:
+    """nginx in front of gunicorn, as gunicorn's deployment docs suggest, with
+    the same bounds as gunicorn's: nginx's own timeouts and connection cap."""
+    temp = " ".join(
+        f"{kind}_temp_path {work}/nginx-{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    ms = {name: f"{float(value) * 1000:.0f}ms" for name, value in bounds.items()}
+    return f"""
+daemon off;
+worker_processes 1;
+pid {work}/nginx-{port}.pid;
+error_log stderr warn;
+events {{ worker_connections {bounds["worker_connections"]}; }}
+http {{
+    access_log off;
+    {temp}
+    keepalive_timeout {ms["keepalive"]};
+    client_header_timeout {ms["header_timeout"]};
+    client_body_timeout {ms["body_timeout"]};
+    upstream gunicorn {{
+        server 127.0.0.1:{upstream_port};
+        keepalive 32;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://gunicorn;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Probe:
+    """Seconds until the server closed each kind of connection (None: still
+    open after PROBE_WAIT), with the status it answered, if any."""
+
+    setup: str
+    idle_keepalive: tuple[float | None, str]
+    silent_new: tuple[float | None, str]
+    slow_head: tuple[float | None, str]
+    slow_body: tuple[float | None, str]
+    # Of max connections + PROBE_EXTRA_CONNECTIONS opened at once: how many
+    # were still open after a second, and how many were answered 503.
+    connections_held: int
+    connections_refused: int
+    connections_opened: int
+
+
+PROBE_HEADER = (
+    f"{'setup':8s}  {'idle keep-alive':16s}  {'silent new':16s}"
+    f"  {'head 2 B/s':16s}  {'body 2 B/s':16s}  connections held"
+)
+
+
+def probe_setup(name: str, mart: Path, work: Path) -> Probe:
+    """Each kind of slow or idle client at once against the API, in threads,
+    then the connection count."""
+    limit = int(PROBE_BOUNDS["VOUCHER_API_MAX_CONNECTIONS"])
+    with serving(name, "api", mart, work, PROBE_BOUNDS) as (port, _):
+        found: dict[str, object] = {}
+        checks = {
+            "idle_keepalive": lambda: closed_after(port, lookup_request(), b""),
+            "silent_new": lambda: closed_after(port, b"", b""),
+            # A head that never ends, and a 100-byte body, 2 bytes a second.
+            "slow_head": lambda: closed_after(
+                port, b"", b"POST /api/vouchervalue HTTP/1.1\r\nX-Pad: " + b"a" * 64
+            ),
+            "slow_body": lambda: closed_after(
+                port, lookup_request(b"", content_length=100), b" " * 100
+            ),
+        }
+        threads = [
+            threading.Thread(target=lambda k=k, f=f: found.__setitem__(k, f()))
+            for k, f in checks.items()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # Alone, so that no other probe takes a connection.
+        found["connections"] = connections_held(port, limit + PROBE_EXTRA_CONNECTIONS)
+    held, refused = found.pop("connections")
+    return Probe(
+        name,
+        **found,
+        connections_held=held,
+        connections_refused=refused,
+        connections_opened=limit + PROBE_EXTRA_CONNECTIONS,
+    )
+
+
+def lookup_request(body: bytes | None = None, content_length: int | None = None):
+    body = json.dumps(BODY).encode() if body is None else body
+    length = len(body) if content_length is None else content_length
+    return (
+        b"POST /api/vouchervalue HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(length).encode() + b"\r\n\r\n" + body
+    )
+
+
+def closed_after(port: int, first: bytes, trickle: bytes) -> tuple[float | None, str]:
+    """Send first (a whole lookup: wait for its answer), then trickle a byte
+    every half second; seconds from then until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(first)
+        if first.endswith(b"}"):  # a complete request: read its answer first
+            try:
+                answer = client.recv(65536)
+            except TimeoutError:
+                return None, "unanswered"
+            if not answer.startswith(b"HTTP/1.1 200"):
+                return 0.0, "no 200"
+        client.settimeout(0.5)
+        start = time.monotonic()
+        received = b""
+        sent = 0
+        while time.monotonic() - start < PROBE_WAIT:
+            try:
+                if sent < len(trickle):
+                    client.send(trickle[sent : sent + 1])
+                    sent += 1
+                data = client.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break  # reset
+            if not data:
+                break
+            received += data
+        else:
+            return None, ""
+    status = received.split(b"\r\n", 1)[0].split(b" ")[1:2]
+    return round(time.monotonic() - start, 1), b"".join(status).decode()
+
+
+def connections_held(port: int, count: int) -> tuple[int, int]:
+    """Open count silent connections at once; after a second, how many are
+    still open and how many were answered 503."""
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+    try:
+        time.sleep(1)
+        held = refused = 0
+        for client in clients:
+            client.setblocking(False)
+            try:
+                data = client.recv(65536)
+            except BlockingIOError:
+                held += 1
+                continue
+            except OSError:
+                continue
+            refused += data.startswith(b"HTTP/1.1 503")
+        return held, refused
+    finally:
+        for client in clients:
+            client.close()
+
+
+def format_probe(probe: Probe) -> str:
+    def closed(found: tuple[float | None, str]) -> str:
+        seconds, status = found
+        if seconds is None:
+            return f"held > {PROBE_WAIT:.0f} s"
+        return f"closed {seconds:.1f} s" + (f" {status}" if status else "")
+
+    return (
+        f"{probe.setup:8s}  {closed(probe.idle_keepalive):16s}"
+        f"  {closed(probe.silent_new):16s}  {closed(probe.slow_head):16s}"
+        f"  {closed(probe.slow_body):16s}"
+        f"  {probe.connections_held} of {probe.connections_opened}"
+        + (
+            f" ({probe.connections_refused} got 503)"
+            if probe.connections_refused
+            else ""
+        )
+    )
+
+
+def format_bounds(bounds: dict[str, str]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in bounds.items())
 
 
 def process_tree_cpu_seconds(pid: int) -> float:
@@ -326,29 +627,37 @@ def median_run(group: list[Result]) -> Result:
 
 
 def summarise(results: list[Result]) -> dict:
+    """The default setup's API against the fastest minimal app of any setup."""
     minimal = [r for r in results if r.app == "minimal"]
     api = [r for r in results if r.app == "api"]
     fastest_minimal = max(minimal, key=lambda r: r.requests_per_second)
-    best_api = max(api, key=lambda r: r.requests_per_second)
-    ratio = best_api.requests_per_second / fastest_minimal.requests_per_second
-    lines = ["", "ratio api / minimal, per setup: req/s, and server CPU per request"]
+    fastest_api = max(api, key=lambda r: r.requests_per_second)
+    chosen = next((r for r in api if r.setup == DEFAULT_SETUP), fastest_api)
+    ratio = chosen.requests_per_second / fastest_minimal.requests_per_second
+    lines = [
+        "",
+        "ratio api / minimal: same setup (req/s, server CPU per request),"
+        " and req/s against the fastest minimal app",
+    ]
     for api_result in api:
         same = next(r for r in minimal if r.setup == api_result.setup)
         share = api_result.requests_per_second / same.requests_per_second
         cpu_share = same.cpu_us_per_request / max(api_result.cpu_us_per_request, 1e-9)
-        lines.append(f"  {api_result.setup:8s} {share:5.2f}   {cpu_share:5.2f}")
+        overall = api_result.requests_per_second / fastest_minimal.requests_per_second
+        lines.append(
+            f"  {api_result.setup:8s} {share:5.2f}   {cpu_share:5.2f}   {overall:5.2f}"
+        )
     meets = (
-        ratio >= TARGET_RATIO
-        and best_api.p99_ms < TARGET_P99_MS
-        and best_api.errors == 0
+        ratio >= TARGET_RATIO and chosen.p99_ms < TARGET_P99_MS and chosen.errors == 0
     )
     lines += [
         f"fastest minimal app: {fastest_minimal.setup} "
         f"{fastest_minimal.requests_per_second:,.0f} req/s",
-        f"fastest API:         {best_api.setup} "
-        f"{best_api.requests_per_second:,.0f} req/s,"
-        f" p50 {best_api.p50_ms:.2f} ms, p99 {best_api.p99_ms:.2f} ms,"
-        f" {best_api.errors} errors",
+        f"fastest API:         {fastest_api.setup} "
+        f"{fastest_api.requests_per_second:,.0f} req/s",
+        f"API, {chosen.setup} setup: {chosen.requests_per_second:,.0f} req/s,"
+        f" p50 {chosen.p50_ms:.2f} ms, p99 {chosen.p99_ms:.2f} ms,"
+        f" {chosen.errors} errors",
         f"ratio: {ratio:.2f} (target >= {TARGET_RATIO}, p99 < {TARGET_P99_MS} ms,"
         f" 0 errors): {'MET' if meets else 'NOT MET'}",
     ]
@@ -356,7 +665,8 @@ def summarise(results: list[Result]) -> dict:
         "text": "\n".join(lines),
         "figures": {
             "fastest_minimal": asdict(fastest_minimal),
-            "fastest_api": asdict(best_api),
+            "fastest_api": asdict(fastest_api),
+            "chosen_api": asdict(chosen),
             "ratio": ratio,
             "meets_targets": meets,
         },
