@@ -74,7 +74,7 @@ def pg_mart():
     admin.close()
 
 
-def test_db_settings(**changes) -> PostgresSettings:
+def settings_of_test_db(**changes) -> PostgresSettings:
     env = postgres_env(TEST_DATABASE)
     settings = PostgresSettings(
         host=env["PGHOST"],
@@ -87,13 +87,13 @@ def test_db_settings(**changes) -> PostgresSettings:
 
 
 def source_for_test_db(**changes) -> PublishedSource:
-    reader = PostgresReader(test_db_settings(**changes), application_name="test")
+    reader = PostgresReader(settings_of_test_db(**changes), application_name="test")
     return PublishedSource(reader, "postgres")
 
 
 def config_for_test_db() -> ApiConfig:
     return ApiConfig(
-        warehouse=Target.POSTGRES, postgres=test_db_settings(), refresh_seconds=0
+        warehouse=Target.POSTGRES, postgres=settings_of_test_db(), refresh_seconds=0
     )
 
 
