@@ -6,9 +6,8 @@ request sees either the whole previous build or the whole new one.
 
 The variants' bounds are read from voucher_segment_modes, which copies them from
 the seed in the same dbt build as the modes: the bounds a customer is placed
-with are always the bounds the amounts were computed with. The seed table
-(marts.segment_definitions) is not read: it is replaced separately by dbt and
-could belong to another build.
+with are always the bounds the amounts were computed with. The seed table is
+not read: the API's role may only read its own three views (serving.*).
 """
 
 from __future__ import annotations
@@ -402,7 +401,8 @@ def _single_build(rows: MartRows) -> datetime:
     if not rows.country_modes or not rows.segment_modes:
         raise SnapshotInvalid("the mart is empty")
     if len(stamps) != 1 or None in stamps:
-        # dbt replaces the tables one after the other: wait for the whole build.
+        # The publish step copies one build in one transaction; rows of two
+        # builds mean something else wrote the serving tables: keep the last.
         raise SnapshotInvalid("the mart tables come from different builds")
     return _as_utc(stamps.pop())
 
