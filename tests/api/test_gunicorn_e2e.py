@@ -18,18 +18,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.api.fake_mart import NEW_BUILD, mart_rows, write_mart
+from tests.api.fake_mart import EXAMPLE_REQUEST, NEW_BUILD, mart_rows, write_mart
 from tests.api.gunicorn_server import Server, start_server
 
 SEED_REQUESTS = [
-    {
-        "customer_id": 123,
-        "country_code": "Peru",
-        "last_order_ts": "2018-05-03 00:00:00",
-        "first_order_ts": "2017-05-03 00:00:00",
-        "total_orders": 15,
-        "segment_name": "recency_segment",
-    },
+    EXAMPLE_REQUEST,
     {
         "customer_id": 123,
         "country_code": "Peru",

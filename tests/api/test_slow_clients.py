@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.fake_mart import mart_rows, write_mart
+from tests.api.fake_mart import EXAMPLE_REQUEST, mart_rows, write_mart
 from tests.api.gunicorn_server import Server, start_server
 
 KEEPALIVE_SECONDS = 1
@@ -25,16 +25,7 @@ MAX_CONNECTIONS = 3
 # (a loaded machine is slow to schedule the worker, never seconds late).
 GRACE_SECONDS = 3
 
-LOOKUP = json.dumps(
-    {
-        "customer_id": 123,
-        "country_code": "Peru",
-        "last_order_ts": "2018-05-03 00:00:00",
-        "first_order_ts": "2017-05-03 00:00:00",
-        "total_orders": 15,
-        "segment_name": "recency_segment",
-    }
-).encode()
+LOOKUP = json.dumps(EXAMPLE_REQUEST).encode()
 
 
 def lookup_head(content_length: int) -> bytes:
