@@ -82,13 +82,15 @@ def seconds_until_closed(
     sent = 0
     while time.monotonic() - start < limit:
         try:
-            if sent < len(trickle):
+            # Once the server has begun to answer it closes the connection;
+            # another byte sent then could only meet a reset.
+            if sent < len(trickle) and not received:
                 client.send(trickle[sent : sent + 1])
                 sent += 1
             data = client.recv(65536)
         except TimeoutError:
             continue
-        except ConnectionResetError:
+        except (BrokenPipeError, ConnectionResetError):
             data = b""
         if not data:
             return time.monotonic() - start, received
