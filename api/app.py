@@ -1,4 +1,4 @@
-"""create_app(config): the WSGI app; create_asgi_app(config): the same, for ASGI.
+"""create_app(config): the ASGI app (the one entry point is api.asgi:app).
 
 Dependencies (config, the snapshot store over the mart source) are built once
 here and handed to the resources. Tests inject a store over an in-memory source.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import falcon
 import falcon.asgi
 import falcon.media
 
@@ -21,7 +20,6 @@ from api.problems import (
     SnapshotUnavailableProblem,
     UnknownCountryProblem,
     handle_unexpected,
-    handle_unexpected_async,
     serialize_problem,
 )
 from api.resources.health import HealthResource, ReadyResource
@@ -39,24 +37,11 @@ def create_app(
     *,
     store: SnapshotStore | None = None,
     access_log: AccessLog | None = None,
-) -> falcon.App:
-    """The WSGI app. Without a store, one is made from the config and started."""
-    config = config or ApiConfig.from_env()
-    app = falcon.App(middleware=_middleware(config, access_log))
-    _configure(app, config, store or _started_store(config), asgi=False)
-    return app
-
-
-def create_asgi_app(
-    config: ApiConfig | None = None,
-    *,
-    store: SnapshotStore | None = None,
-    access_log: AccessLog | None = None,
 ) -> falcon.asgi.App:
-    """The ASGI app: same resources, middleware and errors as create_app."""
+    """The app. Without a store, one is made from the config and started."""
     config = config or ApiConfig.from_env()
     app = falcon.asgi.App(middleware=_middleware(config, access_log))
-    _configure(app, config, store or _started_store(config), asgi=True)
+    _configure(app, config, store or _started_store(config))
     return app
 
 
@@ -77,8 +62,7 @@ def _middleware(config: ApiConfig, access_log: AccessLog | None) -> list:
     return middleware
 
 
-def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> None:
-    suffix = "async" if asgi else None
+def _configure(app: falcon.asgi.App, config: ApiConfig, store: SnapshotStore) -> None:
     routes = {
         "/api/vouchervalue": VoucherValueResource(store, config.max_body_bytes),
         "/api/segments": SegmentsResource(store),
@@ -95,8 +79,8 @@ def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> N
         **page_routes(),
     }
     for path, resource in routes.items():
-        _answer_head_like_get(resource, suffix)
-        app.add_route(path, resource, suffix=suffix)
+        _answer_head_like_get(resource)
+        app.add_route(path, resource)
 
     # One JSON encoder for every answer (Falcon's default builds one per call),
     # also for problem documents, so resp.media renders them too. ASCII output:
@@ -108,35 +92,24 @@ def _configure(app, config: ApiConfig, store: SnapshotStore, *, asgi: bool) -> N
 
     # Domain exceptions become problems in one place. Handlers are looked up by
     # the exception's MRO, so Exception only catches what nothing else does.
-    if asgi:
-        app.add_error_handler(Exception, handle_unexpected_async)
-        app.add_error_handler(UnknownCountry, _unknown_country_async)
-        app.add_error_handler(SnapshotUnavailable, _unavailable_async)
-    else:
-        app.add_error_handler(Exception, handle_unexpected)
-        app.add_error_handler(UnknownCountry, _unknown_country)
-        app.add_error_handler(SnapshotUnavailable, _unavailable)
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(UnknownCountry, _unknown_country)
+    app.add_error_handler(SnapshotUnavailable, _unavailable)
 
 
-def _answer_head_like_get(resource: object, suffix: str | None) -> None:
+def _answer_head_like_get(resource: object) -> None:
     """HEAD on every GET route: the same headers, and Falcon sends no body."""
-    tail = f"_{suffix}" if suffix else ""
-    get = getattr(resource, f"on_get{tail}", None)
-    if get is not None and not hasattr(resource, f"on_head{tail}"):
-        setattr(resource, f"on_head{tail}", get)
+    get = getattr(resource, "on_get", None)
+    if get is not None and not hasattr(resource, "on_head"):
+        resource.on_head = get
 
 
-def _unknown_country(req, resp, error: UnknownCountry, params) -> None:
+async def _unknown_country(req, resp, error: UnknownCountry, params, ws=None) -> None:
     raise UnknownCountryProblem(country=error.country, covered=error.covered)
 
 
-def _unavailable(req, resp, error: SnapshotUnavailable, params) -> None:
+async def _unavailable(req, resp, error: SnapshotUnavailable, params, ws=None) -> None:
     raise SnapshotUnavailableProblem(reason=str(error))
 
 
-async def _unknown_country_async(req, resp, error, params, ws=None) -> None:
-    _unknown_country(req, resp, error, params)
-
-
-async def _unavailable_async(req, resp, error, params, ws=None) -> None:
-    _unavailable(req, resp, error, params)
+create_asgi_app = create_app  # TEMPORARY: tests/serving still import it

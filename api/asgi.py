@@ -1,5 +1,5 @@
-"""ASGI entry point (the default, faster): gunicorn --config api/gunicorn.conf.py"""
+"""The entry point: gunicorn --config api/gunicorn.conf.py api.asgi:app"""
 
-from api.app import create_asgi_app
+from api.app import create_app
 
-app = create_asgi_app()
+app = create_app()

@@ -1,17 +1,15 @@
 """Gunicorn settings: `gunicorn --config api/gunicorn.conf.py api.asgi:app`.
 
-The ASGI app on api.worker.BoundedASGIWorker is the default: gunicorn's own
-asyncio worker, which of the setups benchmarks/bench_api.py compares serves
-the minimal app fastest, plus the deadlines and the connection limit it lacks
-against slow and idle clients (the probe in docs/serving.md, the speed in
-docs/benchmarks.md). The WSGI app runs on threaded workers when named instead
-(`... api.wsgi:app`), or with VOUCHER_API_WORKER_CLASS=sync|gthread;
-VOUCHER_API_WORKER_CLASS=asgi is gunicorn's asgi worker without the bounds.
+The app runs on api.worker.BoundedASGIWorker: gunicorn's own asyncio worker,
+which of the setups benchmarks/bench_api.py compares serves the minimal app
+fastest, plus the deadlines and the connection limit it lacks against slow and
+idle clients (the probe in docs/serving.md, the speed in docs/benchmarks.md).
+VOUCHER_API_WORKER_CLASS names another ASGI worker: asgi (gunicorn's, without
+the bounds) or uvicorn.workers.UvicornWorker.
 """
 
 import os
 import signal
-import sys
 
 from api.worker import BoundedASGIWorker
 
@@ -21,18 +19,8 @@ BOUNDED_WORKER = "api.worker.BoundedASGIWorker"
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 proc_name = "voucher-api"
-
-# The app on the command line decides the worker, so that naming either entry
-# point works: an ASGI app needs the asgi worker, a WSGI app a WSGI worker.
-_wsgi_named = any(arg.startswith("api.wsgi") for arg in sys.argv[1:])
-worker_class = os.environ.get(
-    "VOUCHER_API_WORKER_CLASS", "gthread" if _wsgi_named else BOUNDED_WORKER
-)
-threads = int(
-    os.environ.get("VOUCHER_API_THREADS", "4" if worker_class == "gthread" else "1")
-)
-_asgi = worker_class in ("asgi", BOUNDED_WORKER) or "uvicorn" in worker_class.lower()
-wsgi_app = "api.asgi:app" if _asgi else "api.wsgi:app"
+worker_class = os.environ.get("VOUCHER_API_WORKER_CLASS", BOUNDED_WORKER)
+wsgi_app = "api.asgi:app"
 
 # Bounds against slow and idle clients (docs/serving.md). A well-behaved client
 # sends a head and a body in one packet each, so the deadlines only ever cut

@@ -1,8 +1,4 @@
-"""Request ids, the JSON access log and the optional API key.
-
-Each middleware has a sync and an *_async flavour of every method so that the
-same instance serves the WSGI and the ASGI app (Falcon picks the *_async ones).
-"""
+"""Request ids, the JSON access log and the optional API key (ASGI middleware)."""
 
 from __future__ import annotations
 
@@ -34,7 +30,7 @@ class RequestLog:
     def __init__(self, access_log: AccessLog | None = None) -> None:
         self._access_log = access_log or AccessLog()
 
-    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+    async def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         context = req.context
         context.started = _perf_counter()
         offered = req.get_header("X-Request-ID")
@@ -43,7 +39,7 @@ class RequestLog:
         else:
             context.request_id = _new_request_id()
 
-    def process_response(
+    async def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool
     ) -> None:
         context = req.context
@@ -66,24 +62,11 @@ class RequestLog:
             remote_addr=_peer_address(req),
         )
 
-    async def process_request_async(
-        self, req: falcon.Request, resp: falcon.Response
-    ) -> None:
-        self.process_request(req, resp)
-
-    async def process_response_async(
-        self, req: falcon.Request, resp: falcon.Response, resource, req_succeeded: bool
-    ) -> None:
-        self.process_response(req, resp, resource, req_succeeded)
-
 
 def _peer_address(req: falcon.Request) -> str | None:
     """The connection's peer, as req.remote_addr gives it, without building the
-    forwarded route (proxy headers) that remote_addr reads first on ASGI."""
-    scope = getattr(req, "scope", None)
-    if scope is None:  # WSGI
-        return req.env.get("REMOTE_ADDR")
-    client = scope.get("client")
+    forwarded route (proxy headers) that remote_addr reads first."""
+    client = req.scope.get("client")
     return client[0] if client else None
 
 
@@ -97,7 +80,7 @@ class RequireApiKey:
     def __init__(self, api_key: str | None) -> None:
         self._expected = api_key.encode() if api_key else None
 
-    def process_resource(
+    async def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource, params: dict
     ) -> None:
         if self._expected is None or not getattr(resource, "requires_api_key", False):
@@ -111,8 +94,3 @@ class RequireApiKey:
             offered, self._expected
         ):
             raise Unauthorized(detail="The bearer token is not the API key.")
-
-    async def process_resource_async(
-        self, req: falcon.Request, resp: falcon.Response, resource, params: dict
-    ) -> None:
-        self.process_resource(req, resp, resource, params)

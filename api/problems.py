@@ -203,14 +203,8 @@ def _unexpected(req: falcon.Request, error: Exception) -> InternalError:
     return InternalError(request_id=request_id)
 
 
-def handle_unexpected(
-    req: falcon.Request, resp: falcon.Response, error: Exception, params: dict
-) -> None:
-    """Defence in depth: log an unexpected exception, answer a 500 problem."""
-    raise _unexpected(req, error)
-
-
-async def handle_unexpected_async(
+async def handle_unexpected(
     req: falcon.Request, resp: falcon.Response, error: Exception, params: dict, ws=None
 ) -> None:
+    """Defence in depth: log an unexpected exception, answer a 500 problem."""
     raise _unexpected(req, error)

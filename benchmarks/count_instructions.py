@@ -75,11 +75,11 @@ def instructions(app: str, requests: int) -> int:
 def drive(app_name: str, requests: int) -> None:
     """Serve `requests` lookups through the ASGI app, in this process."""
     sys.path.insert(0, str(REPO))
-    from api.app import create_asgi_app
+    from api.app import create_app
     from api.logs import AccessLog
     from api.store import SnapshotStore
     from benchmarks.bench_api import BODY_COUNT, lookup_bodies
-    from benchmarks.minimal_app import asgi as minimal
+    from benchmarks.minimal_app import app as minimal
     from tests.api.fake_mart import TEST_CONFIG, InMemorySource
 
     if app_name == "api":
@@ -88,7 +88,7 @@ def drive(app_name: str, requests: int) -> None:
         # The access log formats every line as in service; only the write is
         # left out (it is a batched syscall, not Python work).
         log = AccessLog(lambda batch: None, True)
-        app = create_asgi_app(TEST_CONFIG, store=store, access_log=log)
+        app = create_app(TEST_CONFIG, store=store, access_log=log)
     else:
         app = minimal
     bodies = [json.dumps(body).encode() for body in lookup_bodies(BODY_COUNT)]

@@ -3,7 +3,6 @@
 Same route and method as the lookup, a constant JSON answer, no middleware.
 """
 
-import falcon
 import falcon.asgi
 
 ANSWER = {
@@ -17,15 +16,9 @@ ANSWER = {
 
 
 class ConstantResource:
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = ANSWER
-
-    async def on_post_async(self, req, resp) -> None:
+    async def on_post(self, req, resp) -> None:
         resp.media = ANSWER
 
 
-wsgi = falcon.App()
-wsgi.add_route("/api/vouchervalue", ConstantResource())
-
-asgi = falcon.asgi.App()
-asgi.add_route("/api/vouchervalue", ConstantResource(), suffix="async")
+app = falcon.asgi.App()
+app.add_route("/api/vouchervalue", ConstantResource())

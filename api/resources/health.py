@@ -12,11 +12,8 @@ from api.timestamps import format_utc
 
 
 class HealthResource:
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+    async def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"status": "ok"}
-
-    async def on_get_async(self, req, resp) -> None:
-        self.on_get(req, resp)
 
 
 class ReadyResource:
@@ -30,7 +27,7 @@ class ReadyResource:
     def __init__(self, store: SnapshotStore) -> None:
         self._store = store
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+    async def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         status = self._store.status()
         details = {
             "stale": status.stale,
@@ -49,9 +46,6 @@ class ReadyResource:
             "reason": status.reason,
             **details,
         }
-
-    async def on_get_async(self, req, resp) -> None:
-        self.on_get(req, resp)
 
 
 def _utc(value: datetime | None) -> str | None:

@@ -9,8 +9,5 @@ class OpenApiResource:
     def __init__(self, document: dict) -> None:
         self._document = document
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+    async def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self._document
-
-    async def on_get_async(self, req, resp) -> None:
-        self.on_get(req, resp)

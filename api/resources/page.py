@@ -55,7 +55,7 @@ class StaticFileResource:
     def __init__(self, static_file: StaticFile) -> None:
         self._file = static_file
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+    async def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.etag = self._file.etag
         resp.cache_control = [CACHE_CONTROL]
         resp.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -69,11 +69,6 @@ class StaticFileResource:
         resp.data = self._file.body
 
     on_head = on_get
-
-    async def on_get_async(self, req, resp) -> None:
-        self.on_get(req, resp)
-
-    on_head_async = on_get_async
 
     def _not_modified(self, req: falcon.Request) -> bool:
         offered = req.if_none_match

@@ -13,8 +13,5 @@ class SegmentsResource:
     def __init__(self, store: SnapshotStore) -> None:
         self._store = store
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+    async def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self._store.require().catalogue()
-
-    async def on_get_async(self, req, resp) -> None:
-        self.on_get(req, resp)

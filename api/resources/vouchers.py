@@ -19,17 +19,10 @@ class VoucherValueResource:
         self._store = store
         self._limit = max_body_bytes
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+    async def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         check_headers(req, self._limit)
         # Read one byte past the limit to tell "at the limit" from "over it".
-        self._answer(req.bounded_stream.read(self._limit + 1), resp)
-
-    async def on_post_async(self, req, resp) -> None:
-        check_headers(req, self._limit)
-        self._answer(await req.stream.read(self._limit + 1), resp)
-
-    def _answer(self, raw: bytes, resp: falcon.Response) -> None:
-        body = decode_object(raw, self._limit)
+        body = decode_object(await req.stream.read(self._limit + 1), self._limit)
         snapshot = self._store.require()  # one snapshot for the whole request
         request = parse_voucher_request(body, snapshot, now=datetime.now(UTC))
         resp.data = encode_answer(choose_voucher(snapshot, request))

@@ -1,11 +1,11 @@
-"""Fixtures for the API tests: an in-memory mart and clients for both app flavours."""
+"""Fixtures for the API tests: an in-memory mart and clients of the app over it."""
 
 from __future__ import annotations
 
 import falcon.testing
 import pytest
 
-from api.app import create_app, create_asgi_app
+from api.app import create_app
 from api.config import ApiConfig
 from api.store import SnapshotStore
 from tests.api.fake_mart import TEST_CONFIG, InMemorySource
@@ -23,13 +23,12 @@ def store(fake_source: InMemorySource) -> SnapshotStore:
     return store
 
 
-@pytest.fixture(params=["wsgi", "asgi"])
-def make_client(request, store):
-    """Build a TestClient for the WSGI or the ASGI app (every test runs both)."""
-    factory = create_app if request.param == "wsgi" else create_asgi_app
+@pytest.fixture
+def make_client(store):
+    """Build a TestClient for the app, with another config or store if given."""
 
     def make(config: ApiConfig = TEST_CONFIG, store: SnapshotStore = store):
-        return falcon.testing.TestClient(factory(config, store=store))
+        return falcon.testing.TestClient(create_app(config, store=store))
 
     return make
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import falcon.testing
-import pytest
 
-from api.app import create_app, create_asgi_app
+from api.app import create_app
 from api.logs import AccessLog, JsonFormatter
 from tests.api.fake_mart import TEST_CONFIG
 
@@ -24,11 +23,10 @@ def record(access_log: AccessLog, request_id: str, **fields) -> None:
     access_log.record(request_id=request_id, **{**line, **fields})
 
 
-@pytest.mark.parametrize("factory", [create_app, create_asgi_app])
-def test_one_json_line_per_request_with_its_id(factory, store):
+def test_one_json_line_per_request_with_its_id(store):
     lines: list[bytes] = []
     access_log = AccessLog(lines.append, True, buffer_bytes=0)
-    app = factory(TEST_CONFIG, store=store, access_log=access_log)
+    app = create_app(TEST_CONFIG, store=store, access_log=access_log)
     client = falcon.testing.TestClient(app)
     client.simulate_get("/health", headers={"X-Request-ID": "req-1"})
     client.simulate_post(

@@ -1,7 +1,7 @@
 """Schemathesis against /openapi.json: no 5xx, every response as documented.
 
 Positive and negative cases are generated from the document itself; each one
-is sent to the in-process WSGI app (over the in-memory mart) and checked by
+is sent to the in-process app (over the in-memory mart) and checked by
 schemathesis' default checks: no server error, status codes, content types,
 headers and bodies as documented, schema-invalid input rejected with a 4xx
 (all but positive_data_acceptance, see below).
@@ -30,7 +30,7 @@ def _app():
     return create_app(TEST_CONFIG, store=store)
 
 
-schema = schemathesis.openapi.from_wsgi(
+schema = schemathesis.openapi.from_asgi(
     "/openapi.json",
     _app(),
     config=SchemathesisConfig.from_dict(

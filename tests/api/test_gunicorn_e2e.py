@@ -1,8 +1,8 @@
 """End to end: gunicorn for real on a free localhost port, over a DuckDB mart.
 
-The default (ASGI) entry point gets the issue's requests, a new build landing
-while it serves, a chunked body over the limit and a schemathesis run over
-HTTP; the WSGI entry point gets the in-place refresh on SIGHUP.
+The entry point gets the issue's requests, a new build landing while it
+serves, the in-place refresh on SIGHUP, a chunked body over the limit and a
+schemathesis run over HTTP.
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ def asgi_server(tmp_path) -> Iterator[Server]:
 
 
 @pytest.fixture
-def wsgi_server(tmp_path) -> Iterator[Server]:
+def sleepy_server(tmp_path) -> Iterator[Server]:
+    """A server whose refresher sleeps for an hour."""
     write_duckdb(tmp_path / "voucher.duckdb", mart_rows())
     yield from start_server(
-        tmp_path, "api.wsgi:app", VOUCHER_API_REFRESH_SECONDS="3600"
+        tmp_path, "api.asgi:app", VOUCHER_API_REFRESH_SECONDS="3600"
     )
 
 
@@ -113,19 +114,19 @@ def test_a_new_build_is_served_without_a_restart(asgi_server, tmp_path):
     assert sorted(asgi_server.workers()) == workers_before  # nobody restarted
 
 
-def test_sighup_to_a_worker_refreshes_in_place(wsgi_server, tmp_path):
+def test_sighup_to_a_worker_refreshes_in_place(sleepy_server, tmp_path):
     body = SEED_REQUESTS[1]
-    workers = sorted(wsgi_server.workers())
+    workers = sorted(sleepy_server.workers())
     write_duckdb(tmp_path / "voucher.duckdb", mart_rows(NEW_BUILD, peru_shift=10))
     time.sleep(0.5)
     # The refresher sleeps for an hour: only the signal can explain a swap.
-    assert wsgi_server.request("POST", "/api/vouchervalue", body)[2]["built_at"] == (
+    assert sleepy_server.request("POST", "/api/vouchervalue", body)[2]["built_at"] == (
         "2025-01-01T03:00:00Z"
     )
     for pid in workers:
         os.kill(pid, signal.SIGHUP)
-    wait_for_build(wsgi_server, "2025-02-01T04:00:00Z", body)
-    assert sorted(wsgi_server.workers()) == workers
+    wait_for_build(sleepy_server, "2025-02-01T04:00:00Z", body)
+    assert sorted(sleepy_server.workers()) == workers
 
 
 def test_chunked_body_over_the_limit_is_413(asgi_server):

@@ -8,7 +8,7 @@ import falcon.testing
 import pandas as pd
 import pytest
 
-from api.app import create_asgi_app
+from api.app import create_app
 from api.config import ApiConfig
 from tests.conftest import postgres_connection, spark_rows
 from tests.pipeline import oracle
@@ -90,7 +90,7 @@ def test_all_countries_mart_matches_independent_computation(
     # Published, the API serves exactly these answers, naming the file.
     duckdb_pipeline.publish()
     client = falcon.testing.TestClient(
-        create_asgi_app(
+        create_app(
             ApiConfig.from_env(
                 {**duckdb_pipeline.env, "VOUCHER_API_REFRESH_SECONDS": "0"}
             )
