@@ -67,6 +67,8 @@ def _configure(app: falcon.asgi.App, config: ApiConfig, store: SnapshotStore) ->
         "/api/vouchervalue": VoucherValueResource(store, config.max_body_bytes),
         "/api/segments": SegmentsResource(store),
         "/health": HealthResource(),
+        # The health check of the original write-up's API, for its clients.
+        "/api/healthcheck": HealthResource(),
         "/ready": ReadyResource(store),
         "/openapi.json": OpenApiResource(
             build_openapi(

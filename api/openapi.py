@@ -11,6 +11,7 @@ from typing import Any
 
 from api.store import REASONS
 from api.timestamps import TIMESTAMP_PATTERN
+from api.validation import SEGMENT_ALIASES
 
 # The seed decides the segments at run time; these are the ones it defines today.
 SEGMENT_NAMES = ["frequent_segment", "recency_segment"]
@@ -188,6 +189,14 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
                     "responses": {"200": _json_response("Alive.", "Health")},
                 }
             },
+            "/api/healthcheck": {
+                "get": {
+                    "operationId": "healthcheck",
+                    "summary": "The same as /health, for clients of the original "
+                    "write-up's API",
+                    "responses": {"200": _json_response("Alive.", "Health")},
+                }
+            },
             "/ready": {
                 "get": {
                     "operationId": "ready",
@@ -300,6 +309,11 @@ _PROBLEM_PROPERTIES = {
     "detail": {"type": "string"},
 }
 
+
+def _spellings(segment: str) -> list[str]:
+    return [segment, *(a for a, n in SEGMENT_ALIASES.items() if n == segment)]
+
+
 _SCHEMAS: dict[str, Any] = {
     "VoucherRequest": {
         "type": "object",
@@ -314,7 +328,13 @@ _SCHEMAS: dict[str, Any] = {
                 "pattern": "\\S",
                 "description": "Trimmed, compared case-insensitively.",
             },
-            "segment_name": {"type": "string", "enum": SEGMENT_NAMES},
+            "segment_name": {
+                "type": "string",
+                "enum": [*SEGMENT_NAMES, *SEGMENT_ALIASES],
+                "description": "Also accepted: "
+                + ", ".join(f"{a} for {n}" for a, n in SEGMENT_ALIASES.items())
+                + " (the answer names the segment as the mart does).",
+            },
             "total_orders": {
                 "type": ["integer", "null"],
                 "minimum": 0,
@@ -335,7 +355,9 @@ _SCHEMAS: dict[str, Any] = {
         "allOf": [
             {
                 "if": {
-                    "properties": {"segment_name": {"const": "frequent_segment"}},
+                    "properties": {
+                        "segment_name": {"enum": _spellings("frequent_segment")}
+                    },
                     "required": ["segment_name"],
                 },
                 "then": {
@@ -345,7 +367,9 @@ _SCHEMAS: dict[str, Any] = {
             },
             {
                 "if": {
-                    "properties": {"segment_name": {"const": "recency_segment"}},
+                    "properties": {
+                        "segment_name": {"enum": _spellings("recency_segment")}
+                    },
                     "required": ["segment_name"],
                 },
                 "then": {

@@ -28,6 +28,12 @@ MEASURE_INPUTS = {
 }
 
 
+# Other spellings of a segment's name that clients of other implementations of
+# this challenge send (their READMEs and clients say frequency_segment); the
+# answer names the segment as the mart does.
+SEGMENT_ALIASES = {"frequency_segment": "frequent_segment"}
+
+
 class VoucherRequest(NamedTuple):
     """A checked lookup request: the inputs of both measures, and the reference
     instant (as_of, or now; UTC) they were measured at."""
@@ -87,6 +93,7 @@ def parse_voucher_request(
         _fail(errors, "segment_name", "is required")
     else:
         if isinstance(segment_name, str):
+            segment_name = SEGMENT_ALIASES.get(segment_name, segment_name)
             measure = snapshot.measure_of(segment_name)
         if measure is None:
             names = ", ".join(snapshot.segments)

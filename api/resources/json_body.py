@@ -14,17 +14,20 @@ from api.timestamps import format_utc
 
 
 def check_headers(req: falcon.Request, limit: int) -> None:
-    """415 unless the body is declared JSON; 413 if it announces too many bytes."""
+    """415 if the body is declared as something other than JSON (no Content-Type
+    at all is read as JSON: clients of other implementations send none); 413
+    if it announces too many bytes."""
     content_type = req.content_type
-    if content_type != "application/json":  # the common case needs no parsing
+    # The common case needs no parsing.
+    if content_type != "application/json" and content_type is not None:
         _check_media_type(content_type)
     length = req.content_length  # a bad Content-Length is Falcon's 400
     if length is not None and length > limit:
         raise BodyTooLarge(limit_bytes=limit)
 
 
-def _check_media_type(content_type: str | None) -> None:
-    media_type, _, params = (content_type or "").partition(";")
+def _check_media_type(content_type: str) -> None:
+    media_type, _, params = content_type.partition(";")
     media_type = media_type.strip().lower()
     if media_type != "application/json" and not (
         media_type.startswith("application/") and media_type.endswith("+json")

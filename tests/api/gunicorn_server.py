@@ -17,6 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from tests.api.fake_mart import write_mart
 from tests.conftest import BIN, REPO_ROOT
 
 GUNICORN = BIN / "gunicorn"
@@ -59,6 +62,15 @@ class Server:
                 if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
                     children.append(int(entry.name))
         return children
+
+
+def write_duckdb(path: Path, rows) -> None:
+    """A DuckDB file at path whose serving schema holds rows, as if published."""
+    connection = duckdb.connect(str(path))
+    try:
+        write_mart(connection, rows)
+    finally:
+        connection.close()
 
 
 def free_port() -> int:

@@ -205,7 +205,6 @@ def test_oversized_body_without_content_length_is_413():
 @pytest.mark.parametrize(
     "content_type",
     [
-        None,
         "text/plain",
         "application/x-www-form-urlencoded",
         "multipart/form-data; boundary=x",
@@ -218,6 +217,14 @@ def test_body_not_declared_json_is_415(client, content_type):
         post_raw(client, json.dumps(VALID).encode(), content_type), 415
     )
     assert problem["accepted_media_types"] == ["application/json"]
+
+
+def test_a_body_without_content_type_is_read_as_json(client):
+    # As the original write-up's own test posts it: data=json.dumps(body).
+    response = post_raw(client, json.dumps(VALID).encode(), None)
+    assert response.status_code == 200, response.text
+    garbled = post_raw(client, b"customer_id=1", None)
+    assert assert_problem(garbled, 400)["title"] == "Malformed request body"
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,11 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.api.fake_mart import EXAMPLE_REQUEST, NEW_BUILD, mart_rows, write_mart
-from tests.api.gunicorn_server import Server, start_server
+from tests.api.fake_mart import EXAMPLE_REQUEST, NEW_BUILD, mart_rows
+from tests.api.gunicorn_server import Server, start_server, write_duckdb
 
 SEED_REQUESTS = [
     EXAMPLE_REQUEST,
@@ -32,14 +30,6 @@ SEED_REQUESTS = [
         "segment_name": "frequent_segment",
     },
 ]
-
-
-def write_duckdb(path: Path, rows) -> None:
-    connection = duckdb.connect(str(path))
-    try:
-        write_mart(connection, rows)
-    finally:
-        connection.close()
 
 
 @pytest.fixture

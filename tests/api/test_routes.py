@@ -151,6 +151,7 @@ def test_openapi_document_is_3_1_and_lists_every_route(client):
         "/api/vouchervalue",
         "/api/segments",
         "/health",
+        "/api/healthcheck",
         "/ready",
         "/openapi.json",
         "/",
