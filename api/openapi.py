@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.examples import EXAMPLE_REQUEST
 from api.store import REASONS
 from api.timestamps import TIMESTAMP_PATTERN
 from api.validation import SEGMENT_ALIASES
@@ -229,6 +230,11 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
             "/static/style.css": _page_file(
                 "lookupPageStyle", "The lookup page's stylesheet.", "text/css"
             ),
+            "/static/example-request.json": _page_file(
+                "exampleRequest",
+                "The example lookup (a POST /api/vouchervalue body).",
+                "application/json",
+            ),
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -255,16 +261,7 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
 
 
 _REQUEST_EXAMPLES = {
-    "recency": {
-        "value": {
-            "customer_id": 123,
-            "country_code": "Peru",
-            "last_order_ts": "2018-05-03 00:00:00",
-            "first_order_ts": "2017-05-03 00:00:00",
-            "total_orders": 15,
-            "segment_name": "recency_segment",
-        }
-    },
+    "example": {"value": EXAMPLE_REQUEST},
     "frequent_with_offsets": {
         "value": {
             "customer_id": "c-42",

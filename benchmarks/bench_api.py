@@ -55,16 +55,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from uvicorn.workers import UvicornWorker
 
+from api.examples import EXAMPLE_REQUEST
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-BODY = {
-    "customer_id": 123,
-    "country_code": "Peru",
-    "last_order_ts": "2018-05-03 00:00:00",
-    "first_order_ts": "2017-05-03 00:00:00",
-    "total_orders": 15,
-    "segment_name": "recency_segment",
-}
+BODY = EXAMPLE_REQUEST
 # Lookups cycle through this many bodies (the example first), each its
 # own customer: order dates over 2018, both segments, every range of orders.
 BODY_COUNT = 256

@@ -1,6 +1,7 @@
 """GET / (and HEAD /): the lookup page, with its script and stylesheet.
 
-Three static files from api/static/, read once at start-up and served from
+Four static files from api/static/ (the page, its script and stylesheet, and
+the example lookup the page can fill in), read once at start-up and served from
 memory. The page calls the API from the browser like any other client, so it
 needs no API key of its own and sees exactly what a client would see.
 """
@@ -32,6 +33,7 @@ PAGE_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
+    "/static/example-request.json": ("example-request.json", "application/json"),
 }
 
 

@@ -460,7 +460,28 @@
 
   // --- wiring ------------------------------------------------------------------
 
+  // The example lookup, from the one file the API docs and tests also read.
+  async function fillExample() {
+    let example;
+    try {
+      const response = await fetch("/static/example-request.json", { cache: "no-store" });
+      example = await response.json();
+    } catch (error) {
+      setStatus("The example could not be loaded.");
+      return;
+    }
+    clearErrors();
+    for (const field of FIELDS) {
+      const value = example[field];
+      document.getElementById(field).value = value === undefined || value === null ? "" : String(value);
+    }
+    showSegmentHint();
+    renderCharts();
+    setStatus("Example customer filled in: look it up.");
+  }
+
   form.addEventListener("submit", submit);
+  document.getElementById("fill-example").addEventListener("click", fillExample);
   countrySelect.addEventListener("change", renderCharts);
   segmentSelect.addEventListener("change", showSegmentHint);
   keyInput.addEventListener("change", loadCatalogue);

@@ -25,15 +25,6 @@ SEED = Path(__file__).resolve().parents[2] / "seeds" / "segment_definitions.csv"
 BUILT_AT = datetime(2025, 1, 1, 3, 0, 0)
 NEW_BUILD = datetime(2025, 2, 1, 4, 0, 0)  # a later build, for swap tests
 
-# The challenge's example lookup (recency, Peru), for tests that need one.
-EXAMPLE_REQUEST = {
-    "customer_id": 123,
-    "country_code": "Peru",
-    "last_order_ts": "2018-05-03 00:00:00",
-    "first_order_ts": "2017-05-03 00:00:00",
-    "total_orders": 15,
-    "segment_name": "recency_segment",
-}
 
 PERU_FALLBACK = 2640
 # Peru: amount per variant; None = the variant has no history.

@@ -13,6 +13,7 @@ import pytest
 
 from api.app import create_app
 from api.config import ApiConfig
+from api.examples import EXAMPLE_REQUEST
 from api.sources import PublishedSource
 from api.store import SnapshotStore
 from dwh.reader import DuckDBReader
@@ -234,11 +235,8 @@ def test_the_api_serves_the_real_duckdb_mart():
     assert definitions == set(seed_definitions())
     for country in catalogue["countries"]:
         body = {
+            **EXAMPLE_REQUEST,  # a recency lookup, 180+ days before as_of
             "country_code": f"  {country['country_code'].lower()} ",
-            "segment_name": "recency_segment",
-            "last_order_ts": "2018-05-03 00:00:00",
-            "first_order_ts": "2017-05-03 00:00:00",
-            "total_orders": 15,
             "as_of": "2019-01-01",
         }
         answer = client.simulate_post("/api/vouchervalue", json=body).json

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.fake_mart import EXAMPLE_REQUEST, NEW_BUILD, mart_rows
+from api.examples import EXAMPLE_REQUEST
+from tests.api.fake_mart import NEW_BUILD, mart_rows
 from tests.api.gunicorn_server import Server, start_server, write_duckdb
 
 SEED_REQUESTS = [

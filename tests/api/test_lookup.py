@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from api.examples import EXAMPLE_REQUEST
 from tests.api.fake_mart import CHINA_FALLBACK, PERU_FALLBACK
 
 AS_OF = "2024-06-30T12:00:00Z"
@@ -84,16 +85,7 @@ def test_recency_segment_boundaries(client, days, variant, amount, source):
 
 
 def test_issue_example_body(client):
-    response = lookup(
-        client,
-        customer_id=123,
-        country_code="Peru",
-        last_order_ts="2018-05-03 00:00:00",
-        first_order_ts="2017-05-03 00:00:00",
-        total_orders=15,
-        segment_name="recency_segment",
-        as_of="2019-01-01",
-    )
+    response = lookup(client, **EXAMPLE_REQUEST, as_of="2019-01-01")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     # 2018-05-03 -> 2019-01-01 is 243 days: 180+.

@@ -157,6 +157,7 @@ def test_openapi_document_is_3_1_and_lists_every_route(client):
         "/",
         "/static/app.js",
         "/static/style.css",
+        "/static/example-request.json",
     }
     lookup = document["paths"]["/api/vouchervalue"]["post"]
     assert set(lookup["responses"]) == {"200", "400", "404", "413", "415", "422", "503"}

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.fake_mart import EXAMPLE_REQUEST, mart_rows, write_mart
+from api.examples import EXAMPLE_REQUEST
+from tests.api.fake_mart import mart_rows, write_mart
 from tests.api.gunicorn_server import Server, start_server
 
 KEEPALIVE_SECONDS = 1

@@ -355,3 +355,21 @@ def test_with_an_api_key_the_page_asks_for_it_and_then_works(page, key_server):
     expect(page.locator("#answer-amount")).to_have_attribute(
         "data-amount", str(expected["voucher_amount"])
     )
+
+
+def test_example_customer_fills_the_form_from_the_example_file(page, server):
+    from playwright.sync_api import expect
+
+    from api.examples import EXAMPLE_REQUEST
+
+    open_page(page, server)
+    page.get_by_role("button", name="Example customer").click()
+    expect(page.locator("#status")).to_contain_text("Example customer filled in")
+    for field, value in EXAMPLE_REQUEST.items():
+        assert page.locator(f"#{field}").input_value() == str(value), field
+    page.get_by_role("button", name="Look up voucher").click()
+    expect(page.locator("#status")).to_have_text("Answer ready.")
+    status, expected = api_answer(server, EXAMPLE_REQUEST)
+    assert status == 200, expected
+    amount = page.locator("#answer-amount")
+    expect(amount).to_have_attribute("data-amount", str(expected["voucher_amount"]))
