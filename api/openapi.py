@@ -63,7 +63,11 @@ def _json_response(description: str, schema: str) -> dict[str, Any]:
 
 
 def _page_file(
-    operation_id: str, summary: str, media_type: str, description: str = ""
+    operation_id: str,
+    summary: str,
+    media_type: str,
+    description: str = "",
+    schema: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """GET and HEAD of one file of the lookup page (served without an API key)."""
     headers = {
@@ -83,7 +87,7 @@ def _page_file(
                 "200": {
                     "description": summary,
                     "headers": headers,
-                    "content": {media_type: {"schema": {"type": "string"}}},
+                    "content": {media_type: {"schema": schema or {"type": "string"}}},
                 },
                 "304": {
                     "description": "Not modified (If-None-Match matched the ETag).",
@@ -234,6 +238,7 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
                 "exampleRequest",
                 "The example lookup (a POST /api/vouchervalue body).",
                 "application/json",
+                schema={"$ref": "#/components/schemas/VoucherRequest"},
             ),
             "/openapi.json": {
                 "get": {
