@@ -9,6 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false \
     DBT_PROFILES_DIR=/app
 
+# The image has no .git: `docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)`
+# lets /ready, the report and the logs name the commit (dwh/version.py).
+ARG GIT_COMMIT=""
+ENV VOUCHER_GIT_COMMIT=$GIT_COMMIT
+
 WORKDIR /app
 COPY pyproject.toml ./
 COPY loader ./loader

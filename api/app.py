@@ -7,6 +7,7 @@ here and handed to the resources. Tests inject a store over an in-memory source.
 from __future__ import annotations
 
 import json
+import logging
 
 import falcon.asgi
 import falcon.media
@@ -30,6 +31,9 @@ from api.resources.vouchers import VoucherValueResource
 from api.sources import source_for
 from api.store import SnapshotStore, SnapshotUnavailable
 from api.vouchers import UnknownCountry
+from dwh.version import version_info
+
+log = logging.getLogger("api")
 
 
 def create_app(
@@ -46,6 +50,9 @@ def create_app(
 
 
 def _started_store(config: ApiConfig) -> SnapshotStore:
+    log.info(
+        "api starting", extra={**version_info(), "warehouse": str(config.warehouse)}
+    )
     store = SnapshotStore(
         source_for(config),
         refresh_seconds=config.refresh_seconds,

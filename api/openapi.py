@@ -13,6 +13,7 @@ from api.examples import EXAMPLE_REQUEST
 from api.store import REASONS
 from api.timestamps import TIMESTAMP_PATTERN
 from api.validation import SEGMENT_ALIASES
+from dwh.version import VERSION
 
 # The seed decides the segments at run time; these are the ones it defines today.
 SEGMENT_NAMES = ["frequent_segment", "recency_segment"]
@@ -120,7 +121,7 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
         "openapi": "3.1.0",
         "info": {
             "title": "Voucher selection API",
-            "version": "1.0.0",
+            "version": VERSION,
             "description": (
                 "Looks up the most used reactivation voucher amount for a "
                 "customer's segment, from the dbt marts. Every error is RFC 9457 "
@@ -530,6 +531,8 @@ _SCHEMAS: dict[str, Any] = {
             "status",
             "stale",
             "reason",
+            "version",
+            "commit",
             "warehouse",
             "build",
             "built_at",
@@ -537,6 +540,14 @@ _SCHEMAS: dict[str, Any] = {
         ],
         "properties": {
             "status": {"type": "string", "enum": ["ready", "stale"]},
+            "version": {
+                "type": "string",
+                "description": "This service's version (pyproject.toml).",
+            },
+            "commit": {
+                "type": ["string", "null"],
+                "description": "The git commit it runs, when known.",
+            },
             "stale": {"type": "boolean"},
             "reason": _REASON,
             "warehouse": {

@@ -627,13 +627,9 @@ def median_run(group: list[Result]) -> Result:
 def best_run(group: list[Result]) -> Result:
     """The fastest run, as timeit reports the fastest repeat: on a shared machine
     other load only ever slows a run down, so the fastest is the least
-    disturbed. Its errors are the whole group's, its p99 the group's worst."""
+    disturbed. Its errors are the whole group's."""
     best = max(group, key=lambda r: r.requests_per_second)
-    return replace(
-        best,
-        errors=sum(r.errors for r in group),
-        p99_ms=max(r.p99_ms for r in group),
-    )
+    return replace(best, errors=sum(r.errors for r in group))
 
 
 def summarise(results: list[Result]) -> dict:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from dwh.version import version_info
 from report.sections import Report
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -31,7 +32,9 @@ def render_report(report: Report) -> str:
     environment.filters["percent"] = _percent
     environment.filters["instant"] = _instant
     environment.filters["slug"] = slug
-    return environment.get_template("report.html").render(report=report)
+    return environment.get_template("report.html").render(
+        report=report, about=version_info()
+    )
 
 
 def slug(value: str) -> str:

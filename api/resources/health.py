@@ -9,6 +9,7 @@ import falcon
 from api.problems import NotReady
 from api.store import STARTING, SnapshotStore
 from api.timestamps import format_utc
+from dwh.version import version_info
 
 
 class HealthResource:
@@ -30,6 +31,7 @@ class ReadyResource:
     async def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         status = self._store.status()
         details = {
+            **version_info(),
             "stale": status.stale,
             "warehouse": status.warehouse,
             "build": status.build,

@@ -17,6 +17,7 @@ from api.examples import EXAMPLE_REQUEST
 from api.sources import PublishedSource
 from api.store import SnapshotStore
 from dwh.reader import DuckDBReader
+from dwh.version import VERSION, git_commit
 from tests.api.fake_mart import BUILT_AT, NEW_BUILD, mart_rows, write_mart
 
 BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
@@ -45,8 +46,12 @@ def config_for(path: Path) -> ApiConfig:
     return ApiConfig(warehouse="duckdb", duckdb_path=path, refresh_seconds=0)
 
 
-def test_create_app_reads_the_duckdb_mart(warehouse):
+def test_create_app_reads_the_duckdb_mart(warehouse, caplog):
+    caplog.set_level("INFO", logger="api")
     client = falcon.testing.TestClient(create_app(config_for(warehouse)))
+    # The start-up line says which version serves, before any request.
+    starting = next(r for r in caplog.records if r.getMessage() == "api starting")
+    assert (starting.version, starting.commit) == (VERSION, git_commit())
     answer = client.simulate_post("/api/vouchervalue", json=BODY).json
     assert answer["voucher_amount"] == 1500
     assert answer["built_at"] == "2025-01-01T03:00:00Z"

@@ -248,3 +248,10 @@ def test_the_readme_figure_is_written_beside_the_report(built: BuiltReport):
     (image,) = built.page.images[f"histogram-{slug(first_country)}-recency_segment"]
     assert figure.read_bytes().startswith(PNG_MAGIC)
     assert base64.b64encode(figure.read_bytes()).decode() == image["src"].split(",")[1]
+
+
+def test_the_footer_names_the_version(built: BuiltReport):
+    from dwh.version import VERSION
+
+    footer = built.html.split("<footer>", 1)[1]
+    assert f"voucher-selection {VERSION}" in footer
