@@ -27,7 +27,7 @@ from api.resources.health import HealthResource, ReadyResource
 from api.resources.openapi import OpenApiResource
 from api.resources.page import page_routes
 from api.resources.segments import SegmentsResource
-from api.resources.vouchers import VoucherValueResource
+from api.resources.vouchers import VoucherBatchResource, VoucherValueResource
 from api.sources import source_for
 from api.store import SnapshotStore, SnapshotUnavailable
 from api.vouchers import UnknownCountry
@@ -72,17 +72,15 @@ def _middleware(config: ApiConfig, access_log: AccessLog | None) -> list:
 def _configure(app: falcon.asgi.App, config: ApiConfig, store: SnapshotStore) -> None:
     routes = {
         "/api/vouchervalue": VoucherValueResource(store, config.max_body_bytes),
+        "/api/vouchervalues": VoucherBatchResource(
+            store, config.max_batch_bytes, config.max_batch_customers
+        ),
         "/api/segments": SegmentsResource(store),
         "/health": HealthResource(),
         # The health check of the original write-up's API, for its clients.
         "/api/healthcheck": HealthResource(),
         "/ready": ReadyResource(store),
-        "/openapi.json": OpenApiResource(
-            build_openapi(
-                api_key_required=bool(config.api_key),
-                max_body_bytes=config.max_body_bytes,
-            )
-        ),
+        "/openapi.json": OpenApiResource(build_openapi(config)),
         # The lookup page (GET /) and its two files; no API key needed to load
         # them: the page's own calls to /api/* carry the key if there is one.
         **page_routes(),
@@ -119,6 +117,3 @@ async def _unknown_country(req, resp, error: UnknownCountry, params, ws=None) ->
 
 async def _unavailable(req, resp, error: SnapshotUnavailable, params, ws=None) -> None:
     raise SnapshotUnavailableProblem(reason=str(error))
-
-
-create_asgi_app = create_app  # TEMPORARY: tests/serving still import it

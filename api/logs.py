@@ -87,7 +87,9 @@ class AccessLog:
         status: int,
         duration_ms: float,
         remote_addr: str | None,
+        outcome: dict[str, Any] | None = None,
     ) -> None:
+        """One line; outcome (what was answered) is merged into it."""
         # orjson escapes and joins the whole line in one call; the json module
         # (ASCII output) takes lines orjson refuses: lone surrogates that a
         # client smuggled into the path.
@@ -103,6 +105,8 @@ class AccessLog:
             "duration_ms": duration_ms,
             "remote_addr": remote_addr,
         }
+        if outcome:
+            entry.update(outcome)
         try:
             line = orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
         except orjson.JSONEncodeError:

@@ -53,6 +53,17 @@ class RequestLog:
         elapsed_ms = (
             0.0 if started is None else int((_perf_counter() - started) * 1e6) / 1000
         )
+        # What was answered, so that a campaign can be audited from the log:
+        # a lookup's variant, amount and source; a batch's size and sources.
+        answer = context.get("answer")
+        if answer is not None:
+            outcome = {
+                "segment_variant": answer["segment_variant"],
+                "voucher_amount": answer["voucher_amount"],
+                "source": answer["source"],
+            }
+        else:
+            outcome = context.get("batch")
         access_log.record(
             request_id=request_id,
             method=req.method,
@@ -60,6 +71,7 @@ class RequestLog:
             status=resp.status_code,
             duration_ms=elapsed_ms,
             remote_addr=_peer_address(req),
+            outcome=outcome,
         )
 
 

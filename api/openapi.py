@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.config import ApiConfig
 from api.examples import EXAMPLE_REQUEST
+from api.resources.vouchers import COUNT_KEYS, REFUSED
 from api.store import REASONS
 from api.timestamps import TIMESTAMP_PATTERN
 from api.validation import SEGMENT_ALIASES
+from api.vouchers import SOURCE_COUNTRY_FALLBACK, SOURCE_SEGMENT
 from dwh.version import VERSION
 
 # The seed decides the segments at run time; these are the ones it defines today.
@@ -100,8 +103,10 @@ def _page_file(
     return {"get": operation("Get"), "head": operation("Head")}
 
 
-def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, Any]:
-    """The document served at /openapi.json."""
+def build_openapi(config: ApiConfig) -> dict[str, Any]:
+    """The document served at /openapi.json, for this deployment's config."""
+    api_key_required = bool(config.api_key)
+    max_body_bytes = config.max_body_bytes
     protected: dict[str, Any] = {}
     auth_responses: dict[str, Any] = {}
     if api_key_required:
@@ -168,6 +173,58 @@ def build_openapi(*, api_key_required: bool, max_body_bytes: int) -> dict[str, A
                         "422": _problem_response(
                             "Fields missing, malformed or inconsistent.",
                             "InvalidFields",
+                        ),
+                        "503": unavailable,
+                    },
+                }
+            },
+            "/api/vouchervalues": {
+                "post": {
+                    "operationId": "voucherValues",
+                    "summary": "Voucher amounts for many customers (a campaign)",
+                    "description": (
+                        "Each customer is checked and answered exactly as POST "
+                        "/api/vouchervalue would, all from one snapshot, in input "
+                        "order. A customer that route would refuse (400, 404, "
+                        "422) gets its own problem document in results and the "
+                        "others are still answered. At most "
+                        f"{config.max_batch_customers} customers and "
+                        f"{config.max_batch_bytes} bytes (413 past either)."
+                    ),
+                    **protected,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/VoucherBatch"},
+                                "examples": {
+                                    "two": {
+                                        "value": {
+                                            "customers": [
+                                                EXAMPLE_REQUEST,
+                                                {
+                                                    "country_code": "Peru",
+                                                    "segment_name": "frequent_segment",
+                                                    "total_orders": 7,
+                                                },
+                                            ]
+                                        }
+                                    }
+                                },
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json_response(
+                            "One result per customer, in input order.",
+                            "VoucherBatchAnswer",
+                        ),
+                        "400": _problem_response("Malformed JSON, or not an object."),
+                        **auth_responses,
+                        "413": _problem_response("Too many bytes or customers."),
+                        "415": _problem_response("Body not declared as JSON."),
+                        "422": _problem_response(
+                            "No non-empty customers list.", "InvalidFields"
                         ),
                         "503": unavailable,
                     },
@@ -406,11 +463,78 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "null when no variant's bounds hold the customer.",
             },
             "voucher_amount": {"type": "integer"},
-            "source": {"type": "string", "enum": ["segment", "country_fallback"]},
+            "source": {
+                "type": "string",
+                "enum": [SOURCE_SEGMENT, SOURCE_COUNTRY_FALLBACK],
+            },
             "total_orders": {"type": ["integer", "null"], "minimum": 0},
             "days_since_last_order": {"type": ["integer", "null"], "minimum": 0},
             "as_of": {**_UTC, "description": "The reference time used, UTC."},
             "built_at": {**_UTC, "description": "When the mart was built, UTC."},
+        },
+        "additionalProperties": False,
+    },
+    "VoucherBatch": {
+        "type": "object",
+        "required": ["customers"],
+        "properties": {
+            "customers": {
+                "type": "array",
+                "minItems": 1,
+                "description": "Lookup bodies as POST /api/vouchervalue takes. An "
+                "item that is not a valid VoucherRequest is not an error of the "
+                "batch: it is answered with its own problem in results.",
+                "items": {
+                    "anyOf": [{"$ref": "#/components/schemas/VoucherRequest"}, {}]
+                },
+            },
+        },
+        "additionalProperties": True,
+    },
+    "VoucherBatchAnswer": {
+        "type": "object",
+        "required": ["built_at", "customers", "counts", "results"],
+        "properties": {
+            "built_at": {**_UTC, "description": "The build every item came from."},
+            "customers": _COUNT,
+            "counts": {
+                "type": "object",
+                "description": "Results by source; refused: answered with a problem.",
+                "required": list(COUNT_KEYS),
+                "properties": {
+                    SOURCE_SEGMENT: _COUNT,
+                    SOURCE_COUNTRY_FALLBACK: _COUNT,
+                    REFUSED: _COUNT,
+                },
+                "additionalProperties": False,
+            },
+            "results": {
+                "type": "array",
+                "items": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["status", "answer"],
+                            "properties": {
+                                "status": {"const": 200},
+                                "answer": {
+                                    "$ref": "#/components/schemas/VoucherAnswer"
+                                },
+                            },
+                            "additionalProperties": False,
+                        },
+                        {
+                            "type": "object",
+                            "required": ["status", "problem"],
+                            "properties": {
+                                "status": {"enum": [400, 404, 422]},
+                                "problem": {"$ref": "#/components/schemas/Problem"},
+                            },
+                            "additionalProperties": False,
+                        },
+                    ]
+                },
+            },
         },
         "additionalProperties": False,
     },

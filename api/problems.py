@@ -87,6 +87,19 @@ class BodyTooLarge(Problem):
         )
 
 
+class TooManyCustomers(Problem):
+    problem_type = _TYPE_PREFIX + "too-many-customers"
+
+    def __init__(self, *, limit: int, count: int) -> None:
+        super().__init__(
+            status=413,
+            title="Too many customers",
+            detail=f"A batch holds at most {limit} customers (this one {count}); "
+            "split it.",
+            max_customers=limit,
+        )
+
+
 class NotJson(Problem):
     problem_type = _TYPE_PREFIX + "unsupported-media-type"
 
@@ -151,20 +164,26 @@ class InternalError(Problem):
         )
 
 
+def problem_document(error: Problem) -> dict[str, Any]:
+    """The problem details of one of this module's errors, as a dict."""
+    problem: dict[str, Any] = {
+        "type": error.problem_type,
+        "title": error.title,
+        "status": error.status_code,
+    }
+    if error.description:
+        problem["detail"] = error.description
+    problem.update(error.members)
+    return problem
+
+
 def serialize_problem(
     req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError
 ) -> None:
     """The app's error serializer: render any HTTPError as problem details."""
     status = error.status_code
     if isinstance(error, Problem):
-        problem: dict[str, Any] = {
-            "type": error.problem_type,
-            "title": error.title,
-            "status": status,
-        }
-        if error.description:
-            problem["detail"] = error.description
-        problem.update(error.members)
+        problem = problem_document(error)
     else:
         # Falcon's own errors (unknown route, 405, bad header): about:blank,
         # whose title is by definition the status phrase.

@@ -10,6 +10,11 @@ default setup's API against the fastest minimal app by the fastest round of
 each (other load on a shared machine only slows a round down; the medians
 are printed beside them).
 
+Then, on the default setup, it compares the server CPU per customer of a
+batch (POST /api/vouchervalues, BATCH_SIZE customers a request) with a
+single lookup's, both runs against the same server (target: at most
+TARGET_BATCH_SHARE of it).
+
 Then it probes each setup for the bounds against slow and idle clients, with
 small bounds (PROBE_BOUNDS) so that it takes seconds: how long an idle
 keep-alive connection, a silent new connection, a head sent a byte at a time
@@ -19,7 +24,8 @@ worker holds at once.
     .venv/bin/python benchmarks/bench_api.py               # every setup
     .venv/bin/python benchmarks/bench_api.py --setups bounded --duration 5
     .venv/bin/python benchmarks/bench_api.py --rounds 1   # a quick look
-    .venv/bin/python benchmarks/bench_api.py --no-speed   # the probe alone
+    .venv/bin/python benchmarks/bench_api.py --no-speed   # batch and probe
+    .venv/bin/python benchmarks/bench_api.py --no-speed --no-probe  # batch alone
 
 Needs wrk (Debian: apt-get install -y wrk), and nginx for the nginx setup
 (apt-get install -y nginx-light; skipped without it). The mart is DUCKDB_PATH
@@ -64,6 +70,8 @@ BODY = EXAMPLE_REQUEST
 # own customer: order dates over 2018, both segments, every range of orders.
 BODY_COUNT = 256
 CONFIG = REPO / "api" / "gunicorn.conf.py"
+LOOKUP_PATH = "/api/vouchervalue"
+BATCH_PATH = "/api/vouchervalues"
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,9 @@ SETUPS = {
 DEFAULT_SETUP = "bounded"
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 10.0
+BATCH_SIZE = 1000
+BATCH_CONNECTIONS = 4
+TARGET_BATCH_SHARE = 0.1  # batch CPU per customer / single lookup CPU
 # Small bounds for the probe, so that each setup takes seconds; one worker, so
 # that the connection count is the worker's. PROBE_WAIT is how long a probe
 # waits before it calls a connection held.
@@ -146,6 +157,12 @@ def main() -> int:
         help="the wrk runs (--no-speed: the probe alone)",
     )
     parser.add_argument(
+        "--batch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"compare a batch of {BATCH_SIZE} with single lookups",
+    )
+    parser.add_argument(
         "--probe",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -154,7 +171,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
-    if args.speed and shutil.which("wrk") is None:
+    if (args.speed or args.batch) and shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
     setups = [name.strip() for name in args.setups.split(",") if name.strip()]
@@ -167,6 +184,7 @@ def main() -> int:
 
     results: list[Result] = []
     probes: list[Probe] = []
+    batch: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-api-") as scratch:
         work = Path(scratch)
         mart = find_or_make_mart(work)
@@ -193,6 +211,9 @@ def main() -> int:
             print("\nbest runs:")
             for result in results:
                 print(format_result(result))
+        if args.batch:
+            batch = compare_batch(args, mart, work, script)
+            print(batch["text"], flush=True)
         if args.probe:
             print(f"\nprobe ({format_bounds(PROBE_BOUNDS)}):")
             print(PROBE_HEADER)
@@ -209,12 +230,14 @@ def main() -> int:
                     "machine": machine_summary(),
                     "results": [asdict(r) for r in results],
                     "probes": [asdict(p) for p in probes],
+                    "batch": batch.get("figures", {}),
                     **report["figures"],
                 },
                 indent=2,
             )
         )
-    return 0 if report["figures"].get("meets_targets", True) else 1
+    met = report["figures"].get("meets_targets", True)
+    return 0 if met and batch.get("figures", {}).get("meets_target", True) else 1
 
 
 def lookup_bodies(count: int) -> list[dict]:
@@ -281,14 +304,67 @@ def find_or_make_mart(work: Path) -> Path:
 def run_one(name, app, args, mart: Path, script: Path, work: Path) -> Result:
     env = {"WEB_CONCURRENCY": str(args.workers)}
     with serving(name, app, mart, work, env) as (port, pids):
-        wrk(port, script, args.connections, 1)  # warm-up
-        cpu_before = sum(map(process_tree_cpu_seconds, pids))
-        output = wrk(port, script, args.connections, args.duration)
-        cpu_used = sum(map(process_tree_cpu_seconds, pids)) - cpu_before
+        output, cpu_used, requests = measure(
+            port, pids, script, LOOKUP_PATH, args.connections, args.duration
+        )
     result = parse_wrk(name, app, output)
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
     result.cpu_us_per_request = cpu_used / max(requests, 1) * 1e6
     return result
+
+
+def measure(
+    port: int, pids: list[int], script: Path, path: str, connections: int, seconds: int
+) -> tuple[str, float, int]:
+    """wrk's output, the servers' CPU seconds and the requests, after a warm-up."""
+    wrk(port, script, connections, 1, path)
+    cpu_before = sum(map(process_tree_cpu_seconds, pids))
+    output = wrk(port, script, connections, seconds, path)
+    cpu_used = sum(map(process_tree_cpu_seconds, pids)) - cpu_before
+    return output, cpu_used, int(re.search(r"(\d+) requests in", output).group(1))
+
+
+def compare_batch(args, mart: Path, work: Path, single_script: Path) -> dict:
+    """Server CPU per customer: batches of BATCH_SIZE against single lookups,
+    one server, the two runs back to back (single, batch, single: the share
+    is taken against the cheaper single run)."""
+    batch_script = work / "batch.lua"
+    bodies = lookup_bodies(args.bodies)
+    customers = [bodies[i % len(bodies)] for i in range(BATCH_SIZE)]
+    batch_script.write_text(wrk_script([{"customers": customers}]))
+    env = {"WEB_CONCURRENCY": str(args.workers)}
+    with serving(DEFAULT_SETUP, "api", mart, work, env) as (port, pids):
+        runs = []
+        for script, path, connections in (
+            (single_script, LOOKUP_PATH, args.connections),
+            (batch_script, BATCH_PATH, BATCH_CONNECTIONS),
+            (single_script, LOOKUP_PATH, args.connections),
+        ):
+            output, cpu, requests = measure(
+                port, pids, script, path, connections, args.duration
+            )
+            size = BATCH_SIZE if path == BATCH_PATH else 1
+            runs.append((path, output, cpu / max(requests * size, 1) * 1e6))
+    single_us = min(us for path, _, us in runs if path == LOOKUP_PATH)
+    output, batch_us = next((out, us) for path, out, us in runs if path == BATCH_PATH)
+    errors = parse_wrk(DEFAULT_SETUP, "batch", output).errors
+    share = batch_us / single_us
+    meets = share <= TARGET_BATCH_SHARE and errors == 0
+    text = (
+        f"\nbatch ({DEFAULT_SETUP} setup, {BATCH_SIZE} customers a request,"
+        f" {BATCH_CONNECTIONS} connections): {batch_us:.1f} us server CPU per"
+        f" customer, single lookup {single_us:.1f} us; share {share:.3f}"
+        f" (target <= {TARGET_BATCH_SHARE}), {errors} errors:"
+        f" {'MET' if meets else 'NOT MET'}"
+    )
+    figures = {
+        "batch_size": BATCH_SIZE,
+        "batch_cpu_us_per_customer": batch_us,
+        "single_cpu_us_per_lookup": single_us,
+        "share": share,
+        "errors": errors,
+        "meets_target": meets,
+    }
+    return {"text": text, "figures": figures}
 
 
 @contextmanager
@@ -580,7 +656,9 @@ def wait_until_answering(port: int, server: subprocess.Popen) -> None:
     raise RuntimeError("server did not answer within 30 s")
 
 
-def wrk(port: int, script: Path, connections: int, duration: int) -> str:
+def wrk(
+    port: int, script: Path, connections: int, duration: int, path: str = LOOKUP_PATH
+) -> str:
     return subprocess.run(
         [
             "wrk",
@@ -589,7 +667,7 @@ def wrk(port: int, script: Path, connections: int, duration: int) -> str:
             f"--duration={duration}s",
             "--latency",
             f"--script={script}",
-            f"http://127.0.0.1:{port}/api/vouchervalue",
+            f"http://127.0.0.1:{port}{path}",
         ],
         check=True,
         capture_output=True,

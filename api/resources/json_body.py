@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -37,8 +38,16 @@ def _check_media_type(content_type: str) -> None:
         raise NotJson(content_type=content_type)
 
 
-def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
-    """The body as a JSON object, or the 400/413 problem that says why not."""
+def decode_object(
+    raw: bytes,
+    limit: int,
+    leaves: Callable[[dict[str, Any]], Iterable[Any]] = dict.values,
+) -> dict[str, Any]:
+    """The body as a JSON object, or the 400/413 problem that says why not.
+
+    leaves(body) are the values a float among which sends the body to the json
+    module (see below): the fields read, at whatever depth they are.
+    """
     if len(raw) > limit:
         raise BodyTooLarge(limit_bytes=limit)
     # Fast path: orjson, cheaper than the json module. It reads every body the
@@ -53,7 +62,7 @@ def decode_object(raw: bytes, limit: int) -> dict[str, Any]:
     else:
         if not isinstance(body, dict):
             raise MalformedBody(detail="The body must be a JSON object.")
-        if float not in map(type, body.values()):
+        if float not in map(type, leaves(body)):
             return body
     try:
         text = raw.decode("utf-8")

@@ -1,15 +1,34 @@
-"""POST /api/vouchervalue: the voucher amount for one customer."""
+"""POST /api/vouchervalue (one customer) and POST /api/vouchervalues (a batch)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
+from itertools import chain
+from typing import Any
 
 import falcon
 
+from api.problems import (
+    InvalidFields,
+    MalformedBody,
+    TooManyCustomers,
+    UnknownCountryProblem,
+    problem_document,
+)
 from api.resources.json_body import check_headers, decode_object, encode_answer
 from api.store import SnapshotStore
 from api.validation import parse_voucher_request
-from api.vouchers import choose_voucher
+from api.vouchers import (
+    SOURCE_COUNTRY_FALLBACK,
+    SOURCE_SEGMENT,
+    UnknownCountry,
+    choose_voucher,
+)
+
+REFUSED = "refused"  # a batch item answered with a problem
+# A batch's counts always carry every key, zeros included.
+COUNT_KEYS = (SOURCE_SEGMENT, SOURCE_COUNTRY_FALLBACK, REFUSED)
 
 
 class VoucherValueResource:
@@ -25,5 +44,91 @@ class VoucherValueResource:
         body = decode_object(await req.stream.read(self._limit + 1), self._limit)
         snapshot = self._store.require()  # one snapshot for the whole request
         request = parse_voucher_request(body, snapshot, now=datetime.now(UTC))
-        resp.data = encode_answer(choose_voucher(snapshot, request))
+        answer = choose_voucher(snapshot, request)
+        req.context.answer = answer  # for the access log
+        resp.data = encode_answer(answer)
         resp.content_type = falcon.MEDIA_JSON
+
+
+class VoucherBatchResource:
+    """Many customers in one request: {"customers": [<lookup body>, ...]}.
+
+    Each item is checked and answered exactly as POST /api/vouchervalue would
+    (same validation, same choice), all from one snapshot, in input order. An
+    item that would be a 400/404/422 there gets its own problem document here
+    and the others are still answered: the batch itself is a 200 unless the
+    body as a whole is wrong (not JSON, no list, too large, too many items).
+    """
+
+    requires_api_key = True
+
+    def __init__(
+        self, store: SnapshotStore, max_body_bytes: int, max_customers: int
+    ) -> None:
+        self._store = store
+        self._limit = max_body_bytes
+        self._max_customers = max_customers
+
+    async def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        check_headers(req, self._limit)
+        raw = await req.stream.read(self._limit + 1)
+        customers = _customers(decode_object(raw, self._limit, _batch_leaves))
+        if len(customers) > self._max_customers:
+            raise TooManyCustomers(limit=self._max_customers, count=len(customers))
+        snapshot = self._store.require()  # one snapshot for every item
+        now = datetime.now(UTC)
+        results = [_answer_one(snapshot, item, now) for item in customers]
+        found = Counter(
+            result["answer"]["source"] if result["status"] == 200 else REFUSED
+            for result in results
+        )
+        counts = {key: found[key] for key in COUNT_KEYS}
+        # For the access log: the batch's size and its answers by source.
+        req.context.batch = {"customers": len(results), **counts}
+        resp.data = encode_answer(
+            {
+                "built_at": snapshot.built_at_text,
+                "customers": len(results),
+                "counts": counts,
+                "results": results,
+            }
+        )
+        resp.content_type = falcon.MEDIA_JSON
+
+
+def _customers(body: dict[str, Any]) -> list[Any]:
+    customers = body.get("customers")
+    if not isinstance(customers, list) or not customers:
+        raise InvalidFields(
+            errors=[
+                {
+                    "field": "customers",
+                    "pointer": "#/customers",
+                    "detail": "is required: a non-empty list of lookup bodies",
+                }
+            ]
+        )
+    return customers
+
+
+def _batch_leaves(body: dict[str, Any]) -> Any:
+    customers = body.get("customers")
+    items = customers if isinstance(customers, list) else ()
+    return chain(
+        body.values(),
+        chain.from_iterable(i.values() for i in items if isinstance(i, dict)),
+    )
+
+
+def _answer_one(snapshot, item: Any, now: datetime) -> dict[str, Any]:
+    """{"status": 200, "answer": ...} or {"status": 4xx, "problem": ...}."""
+    try:
+        if not isinstance(item, dict):
+            raise MalformedBody(detail="Each customer must be a JSON object.")
+        request = parse_voucher_request(item, snapshot, now=now)
+        return {"status": 200, "answer": choose_voucher(snapshot, request)}
+    except UnknownCountry as error:
+        problem = UnknownCountryProblem(country=error.country, covered=error.covered)
+    except (InvalidFields, MalformedBody) as error:
+        problem = error
+    return {"status": problem.status_code, "problem": problem_document(problem)}

@@ -149,6 +149,7 @@ def test_openapi_document_is_3_1_and_lists_every_route(client):
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {
         "/api/vouchervalue",
+        "/api/vouchervalues",
         "/api/segments",
         "/health",
         "/api/healthcheck",

@@ -18,7 +18,7 @@ from tests.conftest import REPO_ROOT
 
 def test_the_version_is_pyprojects():
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    assert VERSION == pyproject["project"]["version"]
+    assert pyproject["project"]["version"] == VERSION
 
 
 def test_the_dbt_project_carries_the_same_version():
@@ -44,7 +44,7 @@ def test_the_commit_is_the_checkouts(monkeypatch):
 
 
 def test_openapi_and_ready_report_it():
-    document = build_openapi(api_key_required=False, max_body_bytes=1024)
+    document = build_openapi(TEST_CONFIG)
     assert document["info"]["version"] == VERSION
     store = SnapshotStore(InMemorySource(), refresh_seconds=0)
     store.refresh()
