@@ -13,7 +13,7 @@ from pathlib import Path
 import falcon.testing
 import pytest
 
-from api.app import create_asgi_app
+from api.app import create_app
 from api.config import ApiConfig
 from dwh.settings import Target
 from tests.conftest import BIN, REPO_ROOT, Pipeline, fresh_postgres_database
@@ -101,7 +101,7 @@ class Project(Pipeline):
     def fresh_api(self) -> falcon.testing.TestClient:
         """An API process started now: it knows only what the warehouse says."""
         config = ApiConfig.from_env({**self.env, "VOUCHER_API_REFRESH_SECONDS": "0"})
-        return falcon.testing.TestClient(create_asgi_app(config))
+        return falcon.testing.TestClient(create_app(config))
 
     def served_invocation(self) -> str | None:
         ready = self.fresh_api().simulate_get("/ready")

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from api.app import create_asgi_app
+from api.app import create_app
 from api.config import ApiConfig
 from api.sources import source_for
 from api.store import SnapshotStore
@@ -193,7 +193,7 @@ def test_rollback_serves_the_previous_build_within_the_refresh(published: Publis
     store = SnapshotStore(source_for(config), refresh_seconds=0.2)
     store.start()
     try:
-        client = falcon.testing.TestClient(create_asgi_app(config, store=store))
+        client = falcon.testing.TestClient(create_app(config, store=store))
         assert client.simulate_get("/ready").json["build"]["invocation_id"] == newest
         rolled = project.serving("rollback")
         assert rolled.returncode == 0, rolled.stderr
