@@ -106,7 +106,7 @@ test: export PGDATABASE := voucher_test
 test: setup setup-spark demo-data
 	$(MAKE) pipeline DBT_TARGET=duckdb
 	scripts/with-postgres.sh $(MAKE) pipeline DBT_TARGET=postgres
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
