@@ -30,20 +30,40 @@ def kept_rows(parquet: Path, countries: Sequence[str]) -> pd.DataFrame:
     frame["country"] = frame["country_code"].str.strip().str.lower().map(canonical)
     frame = frame[frame["country"].notna()]
 
-    orders = pd.to_numeric(frame["total_orders"].str.strip(), errors="coerce")
-    whole = orders.notna() & (orders >= 0) & (orders == np.floor(orders))
+    orders_text = frame["total_orders"].str.strip()
+    orders = pd.to_numeric(orders_text, errors="coerce")
+    whole = orders_text.str.fullmatch(r"[0-9]{1,9}(\.0*)?").fillna(False).astype(bool)
     frame = frame.assign(orders=orders)[whole & frame["voucher_amount"].notna()]
 
-    given = pd.to_datetime(frame["timestamp"], format="ISO8601")
-    last = pd.to_datetime(frame["last_order_ts"], format="ISO8601")
-    first = pd.to_datetime(frame["first_order_ts"])
+    given, given_ok = _instants(frame["timestamp"])
+    last, last_ok = _instants(frame["last_order_ts"])
+    first = pd.to_datetime(frame["first_order_ts"], utc=True)
     dated = last.notna() | first.notna()
-    valid = ~((frame["orders"] == 0) & dated) & ~(last < first)
+    valid = given_ok & last_ok & ~((frame["orders"] == 0) & dated) & ~(last < first)
     frame = frame.assign(
         days=(given.dt.normalize() - last.dt.normalize()).dt.days,
         amount=frame["voucher_amount"].astype("int64"),
     )
     return frame[valid]
+
+
+# The README's ISO 8601 shape; pandas then checks the calendar and the clock.
+ISO_SHAPE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+)
+
+
+def _instants(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(UTC instants, whether each row's text is absent or a real instant)."""
+    text = text.str.strip().replace("", None)
+    shaped = text.str.fullmatch(ISO_SHAPE).fillna(False).astype(bool)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if shaped.any():
+        parsed[shaped] = pd.to_datetime(
+            text[shaped], format="ISO8601", utc=True, errors="coerce"
+        )
+    return parsed, text.isna() | parsed.notna()
 
 
 def most_used(amounts: pd.Series) -> tuple[int, int]:
