@@ -26,7 +26,7 @@ DBT := $(BIN)/dbt --no-version-check
 COMMA := ,
 DBT_VARS := '{"countries": ["$(subst $(COMMA),"$(COMMA) ",$(COUNTRIES))"]}'
 
-.PHONY: setup setup-spark run pipeline demo-data load build publish rollback history serve test lint postgres clean docs docs-static report bench
+.PHONY: setup setup-spark run pipeline demo-data load build publish rollback history serve test lint postgres clean docs docs-static report bench bench-pipeline
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,12 @@ docs: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_load.py
+
+# The pipeline against a pandas script and one DuckDB query, 1M and 10M rows,
+# DuckDB and PostgreSQL (ROWS="1000000" for a quicker look).
+ROWS ?= 1000000 10000000
+bench-pipeline: setup
+	scripts/with-postgres.sh $(BIN)/python benchmarks/bench_pipeline.py --rows $(ROWS)
 
 # Self-contained HTML data-quality and EDA report, from the marts only.
 report: setup

@@ -1,34 +1,86 @@
-"""Benchmark ``dbt build`` (all models and tests) on synthetic data.
+"""The pipeline against a pandas script and one DuckDB query, side by side.
 
-Generates the file once per size (cached under ``build/bench/``), loads it into
-a throw-away DuckDB file, a dedicated PostgreSQL database
-(``voucher_bench_pipeline``) and, with ``--targets ... spark``, a throw-away
-local Spark warehouse, then times ``dbt build`` end to end as the
-Makefile runs it, and prints one table row per warehouse and size.
+On the same generated file (cached under ``build/bench/``), per size:
 
-    .venv/bin/python benchmarks/bench_pipeline.py [--rows 1000000 ...]
-    .venv/bin/python benchmarks/bench_pipeline.py --targets spark
+(a) the pipeline as users run it: ``python -m loader load``, ``dbt build``,
+    ``python -m serving publish``, on each warehouse (a throw-away DuckDB file,
+    the PostgreSQL database ``voucher_bench_pipeline``; ``--targets ... spark``
+    a throw-away local Spark warehouse);
+(b) the pandas oracle (tests/pipeline/oracle.py), applying the same rules;
+(c) one hand-written DuckDB query over the Parquet file
+    (benchmarks/reference_duckdb.py).
+
+Each step runs as its own process, so its peak memory (max RSS, from wait4)
+is its own. It checks that (a), (b) and (c) give the same modes and counts,
+and prints the times, rows/s, peak memory and the ratios (a)/(c) and
+(b)/(a) (targets: DuckDB at 10M rows (a) <= 3x (c) and (b)/(a) >= 1.5;
+PostgreSQL <= 2.5x DuckDB's pipeline).
+
+    .venv/bin/python benchmarks/bench_pipeline.py                 # 1M and 10M
+    .venv/bin/python benchmarks/bench_pipeline.py --rows 1000000 --targets duckdb
 """
 
+from __future__ import annotations
+
 import argparse
+import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "build" / "bench"
 BIN = Path(sys.executable).parent
 DATABASE = "voucher_bench_pipeline"
+COUNTRIES = ("Peru",)
+# One answer row: country, segment, variant, amount, its count, the variant's
+# vouchers; country-wide rows have segment and variant None.
+SEGMENT_COLUMNS = (
+    "country_code",
+    "segment_name",
+    "segment_variant",
+    "voucher_amount",
+    "voucher_amount_count",
+    "segment_voucher_count",
+)
+COUNTRY_COLUMNS = (
+    "country_code",
+    "voucher_amount",
+    "voucher_amount_count",
+    "country_voucher_count",
+)
 
 
-def run(command: list[str], env: dict[str, str]) -> float:
+@dataclass
+class Step:
+    seconds: float
+    peak_mb: float
+    output: str = ""
+
+
+def run(command: list[str], env: dict[str, str]) -> Step:
+    """Run a command to completion: wall time, its own peak RSS, its stdout."""
     started = time.perf_counter()
-    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=errors,
+            text=True,
+        )  # fmt: skip
+        output = process.stdout.read()
+        # wait4, not wait: it also gives the child's own resource usage.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed:\n{errors.read()[-3000:]}")
+    return Step(seconds, usage.ru_maxrss / 1024, output)
 
 
 def cached_source(rows: int) -> Path:
@@ -40,12 +92,183 @@ def cached_source(rows: int) -> Path:
     return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
-    parser.add_argument("--targets", nargs="+", default=["duckdb", "postgres"])
-    arguments = parser.parse_args()
+def pipeline_env(target: str) -> dict[str, str]:
+    countries = json.dumps({"countries": list(COUNTRIES)})
+    return {
+        **os.environ,
+        "DBT_TARGET": target,
+        "DO_NOT_TRACK": "1",
+        "DBT_PROFILES_DIR": str(REPO_ROOT),
+        "DUCKDB_PATH": str(BENCH_DIR / "pipeline.duckdb"),
+        "PGDATABASE": DATABASE,
+        "SPARK_WAREHOUSE": str(BENCH_DIR / "spark"),
+        "DBT_TARGET_PATH": str(BENCH_DIR / "target"),
+        "DBT_LOG_PATH": str(BENCH_DIR / "logs"),
+        "BENCH_DBT_VARS": countries,
+    }
 
+
+def run_pipeline(target: str, source: Path) -> tuple[dict[str, Step], dict]:
+    env = pipeline_env(target)
+    if target == "postgres":
+        _fresh_database(env)
+    dbt = [str(BIN / "dbt"), "--no-version-check"]
+    steps = {
+        "load": run([str(BIN / "python"), "-m", "loader", "load", str(source)], env),
+        "build": run([*dbt, "build", "--vars", env["BENCH_DBT_VARS"]], env),
+        "publish": run([str(BIN / "python"), "-m", "serving", "publish"], env),
+    }
+    return steps, published_answers(target, env)
+
+
+def published_answers(target: str, env: dict[str, str]) -> dict:
+    """The published modes, as the API reads them (schema serving)."""
+    from dwh.reader import reader_for
+
+    queries = [
+        f"select {', '.join(SEGMENT_COLUMNS)} from {{}}.voucher_segment_modes",
+        f"select {', '.join(COUNTRY_COLUMNS)} from {{}}.voucher_country_modes",
+    ]
+    if target == "spark":  # no serving schema on Spark yet: the build's marts
+        from tests.conftest import spark_rows
+
+        segment, country = (spark_rows(env, q.format("marts")) for q in queries)
+    else:
+        reader = reader_for(target=target, environ=env)
+        segment, country = reader.query_all([q.format("serving") for q in queries])
+    return normalised(
+        [dict(zip(SEGMENT_COLUMNS, row, strict=True)) for row in segment],
+        [dict(zip(COUNTRY_COLUMNS, row, strict=True)) for row in country],
+    )
+
+
+def normalised(segment_modes: list[dict], country_modes: list[dict]) -> dict:
+    """Comparable answers: variants without history dropped (the mart keeps
+    them with a null amount, the references have no row), numbers as ints."""
+
+    def row(values: dict, columns: tuple[str, ...]) -> list:
+        return [
+            int(values[c]) if isinstance(values[c], (int, float)) else values[c]
+            for c in columns
+        ]
+
+    return {
+        "segment_modes": sorted(
+            row(r, SEGMENT_COLUMNS)
+            for r in segment_modes
+            if r["voucher_amount"] is not None
+            and r["voucher_amount"] == r["voucher_amount"]
+        ),
+        "country_modes": sorted(row(r, COUNTRY_COLUMNS) for r in country_modes),
+    }
+
+
+def reference(kind: str, source: Path) -> tuple[Step, dict]:
+    """(b) or (c) in its own process; its answers from its stdout."""
+    step = run(
+        [sys.executable, __file__, "--child", kind, str(source)], dict(os.environ)
+    )
+    return step, json.loads(step.output)
+
+
+def child(kind: str, source: Path) -> None:
+    """Print the answers of reference `kind` (pandas or duckdb) as JSON."""
+    sys.path.insert(0, str(REPO_ROOT))
+    if kind == "pandas":
+        from tests.pipeline import oracle
+
+        kept = oracle.kept_rows(source, COUNTRIES)
+        segment = oracle.segment_modes(kept, COUNTRIES).to_dict("records")
+        country = oracle.country_modes(kept, COUNTRIES).to_dict("records")
+    else:
+        from benchmarks.reference_duckdb import answers
+
+        result = answers(source, COUNTRIES)
+        segment, country = result["segment_modes"], result["country_modes"]
+    print(json.dumps(normalised(segment, country)))
+
+
+def _fresh_database(env: dict[str, str]) -> None:
+    import psycopg2
+
+    from dwh.settings import postgres_settings
+
+    settings = postgres_settings(env)
+    connection = psycopg2.connect(**settings.connect_kwargs("postgres"))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"drop database if exists {DATABASE} with (force)")
+        cursor.execute(f"create database {DATABASE}")
+    connection.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--targets", nargs="+", default=["duckdb", "postgres"])
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return 0
+
+    print(machine_summary())
+    print(
+        f"{'rows':>11} {'what':<18} {'load s':>7} {'build s':>8} {'publish s':>9}"
+        f" {'total s':>8} {'rows/s':>10} {'peak MB':>8}  answers"
+    )
+    all_equal = True
+    for rows in args.rows:
+        source = cached_source(rows)
+        query, query_answers = reference("duckdb", source)
+        script, script_answers = reference("pandas", source)
+        totals: dict[str, float] = {}
+        lines = [("(c) one DuckDB query", None, query, query_answers)]
+        lines.append(("(b) pandas script", None, script, script_answers))
+        for target in args.targets:
+            steps, answers = run_pipeline(target, source)
+            total = Step(
+                sum(s.seconds for s in steps.values()),
+                max(s.peak_mb for s in steps.values()),
+            )
+            totals[target] = total.seconds
+            lines.append((f"(a) pipeline {target}", steps, total, answers))
+        for label, steps, total, answers in lines:
+            same = answers == query_answers
+            all_equal &= same
+            parts = (
+                [f"{steps[name].seconds:7.1f}" for name in ("load", "build")]
+                + [f"{steps['publish'].seconds:9.1f}"]
+                if steps
+                else [f"{'':>7}", f"{'':>8}", f"{'':>9}"]
+            )
+            print(
+                f"{rows:>11,} {label:<18} {' '.join(parts)} {total.seconds:8.1f}"
+                f" {rows / total.seconds:>10,.0f} {total.peak_mb:8.0f}"
+                f"  {'same as (c)' if same else 'DIFFERENT'}"
+            )
+        if "duckdb" in totals:
+            print(
+                f"{rows:>11,} ratios: (a) duckdb / (c)"
+                f" {totals['duckdb'] / query.seconds:.1f}"
+                f" (target <= 3 at 10M); (b) / (a) duckdb"
+                f" {script.seconds / totals['duckdb']:.2f} (target >= 1.5)"
+            )
+            if "postgres" in totals:
+                print(
+                    f"{rows:>11,} ratios: (a) postgres / (a) duckdb"
+                    f" {totals['postgres'] / totals['duckdb']:.1f}"
+                    " (target <= 2.5 at 10M, <= 2 at 1M)"
+                )
+    (BENCH_DIR / "pipeline.duckdb").unlink(missing_ok=True)
+    shutil.rmtree(BENCH_DIR / "spark", ignore_errors=True)
+    if not all_equal:
+        print("the answers differ: the figures compare different work")
+        return 1
+    return 0
+
+
+def machine_summary() -> str:
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -54,31 +277,11 @@ def main() -> None:
         ),
         platform.processor(),
     )
-    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"{'target':<10}{'rows':>12}{'load s':>10}{'dbt build s':>14}{'rows/s':>12}")
-    for rows in arguments.rows:
-        source = cached_source(rows)
-        for target in arguments.targets:
-            env = {
-                **os.environ,
-                "DBT_TARGET": target,
-                "DO_NOT_TRACK": "1",
-                "DBT_PROFILES_DIR": str(REPO_ROOT),
-                "DUCKDB_PATH": str(BENCH_DIR / "pipeline.duckdb"),
-                "PGDATABASE": DATABASE,
-                "SPARK_WAREHOUSE": str(BENCH_DIR / "spark"),
-                "DBT_TARGET_PATH": str(BENCH_DIR / "target"),
-                "DBT_LOG_PATH": str(BENCH_DIR / "logs"),
-            }
-            load = run([str(BIN / "python"), "-m", "loader", "load", str(source)], env)
-            build = run([str(BIN / "dbt"), "--no-version-check", "build"], env)
-            print(
-                f"{target:<10}{rows:>12,}{load:>10.1f}{build:>14.1f}"
-                f"{rows / build:>12,.0f}"
-            )
-    (BENCH_DIR / "pipeline.duckdb").unlink(missing_ok=True)
-    shutil.rmtree(BENCH_DIR / "spark", ignore_errors=True)
+    return (
+        f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()};"
+        f" countries {', '.join(COUNTRIES)}"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
