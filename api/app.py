@@ -23,7 +23,9 @@ from api.problems import (
     handle_unexpected,
     serialize_problem,
 )
+from api.resources.docs import docs_routes
 from api.resources.health import HealthResource, ReadyResource
+from api.resources.metrics import MetricsResource
 from api.resources.openapi import OpenApiResource
 from api.resources.page import page_routes
 from api.resources.segments import SegmentsResource
@@ -81,9 +83,14 @@ def _configure(app: falcon.asgi.App, config: ApiConfig, store: SnapshotStore) ->
         "/api/healthcheck": HealthResource(),
         "/ready": ReadyResource(store),
         "/openapi.json": OpenApiResource(build_openapi(config)),
+        # Prometheus metrics; needs the API key when one is set, as /api/* does.
+        "/metrics": MetricsResource(store),
         # The lookup page (GET /) and its two files; no API key needed to load
         # them: the page's own calls to /api/* carry the key if there is one.
         **page_routes(),
+        # Swagger UI over /openapi.json (GET /docs), also without a key: its
+        # "Authorize" button sends the key as a bearer token with each call.
+        **docs_routes(),
     }
     for path, resource in routes.items():
         _answer_head_like_get(resource)

@@ -6,10 +6,18 @@ fastest, plus the deadlines and the connection limit it lacks against slow and
 idle clients (the probe in docs/serving.md, the speed in docs/benchmarks.md).
 VOUCHER_API_WORKER_CLASS names another ASGI worker: asgi (gunicorn's, without
 the bounds) or uvicorn.workers.UvicornWorker.
+
+The workers' metrics are summed through files in PROMETHEUS_MULTIPROC_DIR
+(prometheus_client's multiprocess mode, api/metrics.py): a directory emptied
+at start-up, or a new temporary one when the variable is not set.
 """
 
+import atexit
+import glob
 import os
+import shutil
 import signal
+import tempfile
 
 from api.worker import BoundedASGIWorker
 
@@ -58,6 +66,39 @@ logger_class = "api.logs.GunicornJsonLogger"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 accesslog = None
 errorlog = "-"
+
+
+def on_starting(server):
+    """Before any worker: a fresh directory for the metrics' files.
+
+    Files left by an earlier run would be summed with this one's, so they go.
+    The variable must be set before a worker imports prometheus_client, which
+    picks its mode then; the workers inherit it from this process.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for stale in glob.glob(os.path.join(directory, "*.db")):
+            os.remove(stale)
+        return
+    directory = tempfile.mkdtemp(prefix="voucher-api-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    # Workers inherit atexit handlers: only this process may remove it.
+    atexit.register(_remove_in_process, directory, os.getpid())
+
+
+def _remove_in_process(directory, pid):
+    if os.getpid() == pid:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """A worker ended: prometheus_client's bookkeeping, which drops the live
+    gauges of a dead worker (its counters and histograms stay in the sums, so
+    totals never go down when a worker is replaced)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_worker_init(worker):

@@ -1,4 +1,5 @@
-"""Request ids, the JSON access log and the optional API key (ASGI middleware)."""
+"""Request ids, the JSON access log with the metrics' tally, and the optional
+API key (ASGI middleware)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import time
 import falcon
 
 from api.logs import AccessLog
+from api.metrics import TALLY, RequestTally
 from api.problems import Unauthorized
+from api.vouchers import SOURCE_COUNTRY_FALLBACK, SOURCE_SEGMENT
 
 _perf_counter = time.perf_counter
+_SOURCES = (SOURCE_SEGMENT, SOURCE_COUNTRY_FALLBACK)  # of lookups, for the metrics
 
 # A caller's X-Request-ID is kept only if it is short and harmless in a log line.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}", re.ASCII)
@@ -25,10 +29,21 @@ def _new_request_id() -> str:
 
 
 class RequestLog:
-    """Give every request an id (X-Request-ID honoured or made), log one line."""
+    """Give every request an id (X-Request-ID honoured or made), log one line,
+    and tally the answer for the metrics (api.metrics, GET /metrics).
 
-    def __init__(self, access_log: AccessLog | None = None) -> None:
+    The tally is here rather than in a middleware of its own: it needs the
+    same clock reading and context as the log line, and a second middleware
+    would cost more than the tally itself (docs/operations.md, "Metrics").
+    """
+
+    def __init__(
+        self, access_log: AccessLog | None = None, tally: RequestTally | None = TALLY
+    ) -> None:
         self._access_log = access_log or AccessLog()
+        self._tally = tally
+        if tally is not None:
+            self._lookups = tally.count_lookups_of(_SOURCES)
 
     async def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         context = req.context
@@ -45,17 +60,26 @@ class RequestLog:
         context = req.context
         request_id = context.get("request_id") or _new_request_id()
         resp.set_header("X-Request-ID", request_id)
+        started = context.get("started")
+        seconds = 0.0 if started is None else _perf_counter() - started
+        # What was answered: a lookup's answer, or a batch's counts by source.
+        answer = context.get("answer")
+        batch = None if answer is not None else context.get("batch")
+        tally = self._tally
+        if tally is not None:
+            # The route template, never the path: a scanner cannot add series.
+            tally.record(req.uri_template, resp.status, seconds)
+            lookups = self._lookups
+            if answer is not None:
+                lookups[answer["source"]] += 1
+            elif batch is not None:
+                for source in _SOURCES:
+                    lookups[source] += batch[source]
         access_log = self._access_log
         if not access_log.enabled:
             return
-        started = context.get("started")
-        # Whole microseconds, so the log shows at most three decimals of a ms.
-        elapsed_ms = (
-            0.0 if started is None else int((_perf_counter() - started) * 1e6) / 1000
-        )
         # What was answered, so that a campaign can be audited from the log:
         # a lookup's variant, amount and source; a batch's size and sources.
-        answer = context.get("answer")
         if answer is not None:
             outcome = {
                 "segment_variant": answer["segment_variant"],
@@ -63,13 +87,14 @@ class RequestLog:
                 "source": answer["source"],
             }
         else:
-            outcome = context.get("batch")
+            outcome = batch
         access_log.record(
             request_id=request_id,
             method=req.method,
             path=req.path,
             status=resp.status_code,
-            duration_ms=elapsed_ms,
+            # Whole microseconds: the log shows at most three decimals of a ms.
+            duration_ms=int(seconds * 1e6) / 1000,
             remote_addr=_peer_address(req),
             outcome=outcome,
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from api.config import ApiConfig
 from api.examples import EXAMPLE_REQUEST
+from api.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from api.resources.vouchers import COUNT_KEYS, REFUSED
 from api.store import REASONS
 from api.timestamps import TIMESTAMP_PATTERN
@@ -72,8 +73,9 @@ def _page_file(
     media_type: str,
     description: str = "",
     schema: dict[str, Any] | None = None,
+    tag: str = "lookup page",
 ) -> dict[str, Any]:
-    """GET and HEAD of one file of the lookup page (served without an API key)."""
+    """GET and HEAD of one file of a page (lookup or docs; no API key needed)."""
     headers = {
         **_HEADERS,
         "ETag": _header("Strong validator; send it back in If-None-Match."),
@@ -85,7 +87,7 @@ def _page_file(
         return {
             "operationId": f"{operation_id}{method}",
             "summary": summary if method == "Get" else f"{summary} (headers only)",
-            "tags": ["lookup page"],
+            "tags": [tag],
             **({"description": description} if description else {}),
             "responses": {
                 "200": {
@@ -283,11 +285,17 @@ def build_openapi(config: ApiConfig) -> dict[str, Any]:
                 "The lookup page (HTML)",
                 "text/html",
                 "A form for POST /api/vouchervalue and, per segment, charts of "
-                "how often each amount was used (GET /api/segments). The page "
+                "how often each amount was used (GET /api/segments); a CSV "
+                "campaign file sent through POST /api/vouchervalues. The page "
                 "itself needs no API key; its calls send the key typed into it.",
             ),
             "/static/app.js": _page_file(
                 "lookupPageScript", "The lookup page's script.", "text/javascript"
+            ),
+            "/static/csv.js": _page_file(
+                "lookupPageCsvScript",
+                "The lookup page's CSV reader and writer (campaign files).",
+                "text/javascript",
             ),
             "/static/style.css": _page_file(
                 "lookupPageStyle", "The lookup page's stylesheet.", "text/css"
@@ -297,6 +305,39 @@ def build_openapi(config: ApiConfig) -> dict[str, Any]:
                 "The example lookup (a POST /api/vouchervalue body).",
                 "application/json",
                 schema={"$ref": "#/components/schemas/VoucherRequest"},
+            ),
+            "/static/campaign-template.csv": _page_file(
+                "campaignTemplate",
+                "The campaign template (CSV).",
+                "text/csv",
+                "A header row naming the request fields and example customers: "
+                "the lookup page sends such a file through POST "
+                "/api/vouchervalues and offers the answered CSV for download.",
+            ),
+            "/docs": _page_file(
+                "apiDocs",
+                "The API docs (HTML)",
+                "text/html",
+                "Swagger UI over this document, served by the API itself from "
+                "the installed swagger-ui-py package: no CDN, no request to "
+                "another origin. Its 'Authorize' takes the API key as a bearer "
+                "token when one is needed.",
+                tag="API docs",
+            ),
+            "/docs/docs.js": _page_file(
+                "apiDocsScript",
+                "The docs page's script (starts Swagger UI).",
+                "text/javascript",
+                tag="API docs",
+            ),
+            "/docs/swagger-ui-bundle.js": _page_file(
+                "swaggerUiScript",
+                "Swagger UI's script.",
+                "text/javascript",
+                tag="API docs",
+            ),
+            "/docs/swagger-ui.css": _page_file(
+                "swaggerUiStyle", "Swagger UI's stylesheet.", "text/css", tag="API docs"
             ),
             "/openapi.json": {
                 "get": {
@@ -312,6 +353,32 @@ def build_openapi(config: ApiConfig) -> dict[str, Any]:
                         }
                     },
                 }
+            },
+            "/metrics": {
+                method: {
+                    "operationId": f"metrics{method.title()}",
+                    "summary": "Prometheus metrics"
+                    + ("" if method == "get" else " (headers only)"),
+                    "description": (
+                        "Requests by route template and status, their latency, "
+                        "customers answered by source, snapshot refresh "
+                        "failures, and the served build's built_at and age; "
+                        "summed over every worker. Needs the API key only "
+                        "when one is set, as /api/* does."
+                    ),
+                    **protected,
+                    "responses": {
+                        "200": {
+                            "description": "The Prometheus text format 0.0.4.",
+                            "headers": _HEADERS,
+                            "content": {
+                                METRICS_MEDIA_TYPE: {"schema": {"type": "string"}}
+                            },
+                        },
+                        **auth_responses,
+                    },
+                }
+                for method in ("get", "head")
             },
         },
         "components": {"schemas": _SCHEMAS},
@@ -360,6 +427,17 @@ _BUILD = {
         "source_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "source_rows": {"type": "integer", "minimum": 0},
         "loaded_at": _UTC,
+        "source_origin": {
+            "enum": ["file", "synthetic"],
+            "description": "synthetic: demo data from `python -m loader"
+            " generate`, not real vouchers.",
+        },
+        "synthetic": {"type": "boolean", "description": "source_origin is synthetic"},
+        "rows_kept": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Rows of the countries served that the cleaning kept.",
+        },
     },
 }
 _PROBLEM_PROPERTIES = {

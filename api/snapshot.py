@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from api.timestamps import format_utc
+from dwh.origin import ORIGIN_SYNTHETIC
 from serving.schema import CURRENT_BUILD_COLUMNS
 
 # The measures this service knows how to compute from a request. The seed (as
@@ -68,6 +69,11 @@ class MartRows:
     build: tuple[Any, ...] | None = None
 
 
+# Columns added to serving.current_build after its first version, with what
+# a build published before them is taken to have.
+_ADDED_COLUMN_DEFAULTS = {"source_origin": "file"}
+
+
 @dataclass(frozen=True, slots=True)
 class PublishedBuild:
     """Which build a snapshot is: fields named as CURRENT_BUILD_COLUMNS."""
@@ -81,12 +87,19 @@ class PublishedBuild:
     source_sha256: str
     source_rows: int
     loaded_at: datetime
+    source_origin: str  # "synthetic": the generator's demo data; else "file"
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> PublishedBuild:
-        if len(row) != len(CURRENT_BUILD_COLUMNS):
+        # Columns are only ever added at the end (serving.schema): a view an
+        # older version made lacks the newest ones, which have defaults here.
+        missing = CURRENT_BUILD_COLUMNS[len(row) :]
+        if len(row) > len(CURRENT_BUILD_COLUMNS) or not set(missing) <= set(
+            _ADDED_COLUMN_DEFAULTS
+        ):
             raise SnapshotInvalid("serving.current_build has unexpected columns")
-        return cls(**dict(zip(CURRENT_BUILD_COLUMNS, row, strict=True)))
+        values = dict(zip(CURRENT_BUILD_COLUMNS, row, strict=False))
+        return cls(**{**_ADDED_COLUMN_DEFAULTS, **values})
 
     def describe(self) -> dict[str, Any]:
         """For /ready and /api/segments: which build, from which file."""
@@ -99,6 +112,8 @@ class PublishedBuild:
             "source_sha256": self.source_sha256,
             "source_rows": int(self.source_rows),
             "loaded_at": format_utc(_as_utc(self.loaded_at)),
+            "source_origin": self.source_origin,
+            "synthetic": self.source_origin == ORIGIN_SYNTHETIC,
         }
 
 
@@ -244,11 +259,20 @@ class MartSnapshot:
     def country_amount(self, country: str) -> int:
         return self.country_modes[country].voucher_amount
 
+    def describe_build(self) -> dict[str, Any] | None:
+        """Which build and data this snapshot answers from (/ready,
+        /api/segments): the publish log's entry, and the rows the cleaning
+        kept (the country-wide modes count every kept row of a country)."""
+        if self.build is None:
+            return None
+        kept = sum(mode.country_voucher_count for mode in self.country_modes.values())
+        return {**self.build.describe(), "rows_kept": kept}
+
     def catalogue(self) -> dict[str, Any]:
         """The /api/segments document: definitions, and per country the amounts."""
         return {
             "built_at": self.built_at_text,
-            "build": self.build.describe() if self.build else None,
+            "build": self.describe_build(),
             "segments": [
                 {
                     "segment_name": name,

@@ -17,7 +17,6 @@ from api.snapshot import MartRows
 from dwh.reader import NOT_PUBLISHED, DuckDBReader, PostgresReader, Reader, ReadFailed
 from dwh.settings import Target
 from serving.schema import (
-    CURRENT_BUILD_COLUMNS,
     CURRENT_BUILD_VIEW,
     SCHEMA,
 )
@@ -40,7 +39,10 @@ SELECT_AMOUNT_COUNTS = f"""
            voucher_count, built_at
     from {SCHEMA}.voucher_amount_counts
 """
-SELECT_BUILD = f"select {', '.join(CURRENT_BUILD_COLUMNS)} from {CURRENT_BUILD_VIEW}"
+# Every column, not a list: the view only ever gains columns at its end, so a
+# serving schema an older version published (before `publish` upgraded it)
+# still reads; PublishedBuild.from_row fills in what it lacks.
+SELECT_BUILD = f"select * from {CURRENT_BUILD_VIEW}"
 # What changes with every publish and rollback, read without the mart rows.
 SELECT_VERSION = f"select publish_id from {CURRENT_BUILD_VIEW}"
 

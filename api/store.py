@@ -3,7 +3,8 @@
 Requests only ever read `store.current` (one attribute read, atomic under the
 GIL) and keep that object for the whole request, so no request sees half a
 snapshot and none waits for the warehouse. A background thread checks the
-source every few seconds; a failed check keeps the last good snapshot.
+source every few seconds; a failed check keeps the last good snapshot and is
+counted (api.metrics, GET /metrics).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from api.metrics import count_refresh_failure
 from api.snapshot import MartSnapshot, SnapshotInvalid
 from api.sources import MartSource
 from dwh.errors import WarehouseError
@@ -39,6 +41,10 @@ REASONS = {
     "nothing_published": "No build has been published yet (python -m serving publish).",
     "warehouse_query_failed": "Reading the published build failed.",
 }
+
+
+# A check that raised something unforeseen: a metrics label, never shown.
+CRASHED = "refresh_crashed"
 
 
 def reason_text(code: str) -> str:
@@ -124,6 +130,7 @@ class SnapshotStore:
                 snapshot = MartSnapshot.from_rows(self._source.read(), loaded_at=now)
             except WarehouseError as error:
                 self._problem = getattr(error, "code", UNREACHABLE)
+                count_refresh_failure(self._problem)
                 log.warning(
                     "snapshot check failed",
                     extra={"reason": self._problem, "detail": str(error)},
@@ -132,6 +139,8 @@ class SnapshotStore:
             except SnapshotInvalid as error:
                 self._rejected_version = version
                 self._checked(now, problem=UNUSABLE)
+                # Once per rejected build: later checks see the same version.
+                count_refresh_failure(UNUSABLE)
                 log.warning(
                     "snapshot rejected",
                     extra={"reason": UNUSABLE, "detail": str(error)},
@@ -150,7 +159,7 @@ class SnapshotStore:
                 "snapshot loaded",
                 extra={
                     "built_at": snapshot.built_at.isoformat(),
-                    "build": snapshot.build.describe() if snapshot.build else None,
+                    "build": snapshot.describe_build(),
                     "countries": len(snapshot.country_modes),
                     "source": getattr(self._source, "description", None),
                 },
@@ -174,7 +183,7 @@ class SnapshotStore:
             stale=stale,
             reason=reason if (stale or snapshot is None) else None,
             warehouse=self._source.warehouse,
-            build=snapshot.build.describe() if snapshot and snapshot.build else None,
+            build=snapshot.describe_build() if snapshot else None,
             built_at=snapshot.built_at if snapshot else None,
             loaded_at=snapshot.loaded_at if snapshot else None,
             last_checked_at=last_checked,
@@ -218,6 +227,7 @@ class SnapshotStore:
             try:
                 self.refresh()
             except Exception:  # the thread must outlive any surprise
+                count_refresh_failure(CRASHED)
                 log.exception("snapshot refresh crashed")
 
     def _checked(self, now: datetime, *, problem: str | None) -> None:

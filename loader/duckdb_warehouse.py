@@ -24,6 +24,7 @@ from loader.raw_schema import (
     LOAD_CONSTANT_COLUMNS,
     LOAD_LOG_DDL,
     LOAD_LOG_TABLE,
+    LOAD_LOG_UPGRADE,
     RAW_SCHEMA,
     STAGING_PREFIX,
     VOUCHERS_TABLE,
@@ -78,6 +79,7 @@ def _connect(settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
 def _prepare_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"create schema if not exists {RAW_SCHEMA}")
     connection.execute(LOAD_LOG_DDL)
+    connection.execute(LOAD_LOG_UPGRADE)
     leftovers = connection.execute(
         "select table_name from duckdb_tables()"
         " where schema_name = ? and starts_with(table_name, ?)",
@@ -140,10 +142,11 @@ def _swap_in(
         connection.execute(
             f"alter table {staging} rename to {quote_identifier(VOUCHERS_TABLE)}"
         )
+        log_row = run.load_log_row("duckdb", row_count)
+        log_slots = ", ".join(["?"] * len(log_row))
         connection.execute(
-            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values"
-            " (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            run.load_log_row("duckdb", row_count),
+            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values ({log_slots})",
+            log_row,
         )
         connection.execute("commit")
     except BaseException:

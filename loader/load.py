@@ -66,6 +66,7 @@ def load_file(
         source_path=str(path.resolve()),
         source_sha256=sha256_of(path),
         source_size_bytes=source.size_bytes,
+        source_origin=source.origin,
     )
     log.info(
         "load started",

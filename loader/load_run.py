@@ -18,6 +18,7 @@ class LoadRun:
     source_path: str
     source_sha256: str
     source_size_bytes: int
+    source_origin: str  # dwh.origin.ORIGIN_FILE or ORIGIN_SYNTHETIC
     load_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started_at: datetime = field(default_factory=utc_now)
 
@@ -33,6 +34,7 @@ class LoadRun:
             row_count,
             self.started_at,
             utc_now(),
+            self.source_origin,
         ]
 
     @property

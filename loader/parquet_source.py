@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dwh.origin import ORIGIN_FILE, ORIGIN_METADATA_KEY, ORIGIN_SYNTHETIC
 from loader.errors import SourceError, first_line
 from loader.raw_schema import (
     ROW_NUMBER_COLUMN,
@@ -41,6 +42,7 @@ class ParquetSource:
     size_bytes: int
     # Columns beyond the required ones; they are not loaded.
     ignored_columns: tuple[str, ...]
+    origin: str = ORIGIN_FILE  # ORIGIN_SYNTHETIC: the generator wrote it
 
     @property
     def name(self) -> str:
@@ -74,7 +76,13 @@ def open_source(path: Path) -> ParquetSource:
         ignored_columns=tuple(
             name for name in schema.names if name not in SOURCE_COLUMNS
         ),
+        origin=_origin(schema),
     )
+
+
+def _origin(schema: pa.Schema) -> str:
+    marked = (schema.metadata or {}).get(ORIGIN_METADATA_KEY)
+    return ORIGIN_SYNTHETIC if marked == ORIGIN_SYNTHETIC.encode() else ORIGIN_FILE
 
 
 def text_batches(

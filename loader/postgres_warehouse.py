@@ -39,6 +39,7 @@ from loader.prefetch import Prefetcher
 from loader.raw_schema import (
     LOAD_LOG_DDL,
     LOAD_LOG_TABLE,
+    LOAD_LOG_UPGRADE,
     LOADED_PREFIX,
     RAW_SCHEMA,
     SOURCE_COLUMNS,
@@ -173,6 +174,7 @@ def _prepare(control: psycopg2.extensions.connection) -> None:
     with control.cursor() as cursor:
         cursor.execute(f"create schema if not exists {RAW_SCHEMA}")
         cursor.execute(LOAD_LOG_DDL)
+        cursor.execute(LOAD_LOG_UPGRADE)
         for name in _tables_named(cursor, STAGING_PREFIX):
             log.warning(
                 "dropping staging table left by an interrupted load",
@@ -262,10 +264,11 @@ def _swap(
             loaded = f"{LOADED_PREFIX}{run.staging_suffix}_{stream}"
             cursor.execute(f"alter table {table} inherit {_PARENT}")
             cursor.execute(f"alter table {table} rename to {quote_identifier(loaded)}")
+        log_row = run.load_log_row("postgres", row_count)
+        log_slots = ", ".join(["%s"] * len(log_row))
         cursor.execute(
-            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values"
-            " (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            run.load_log_row("postgres", row_count),
+            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values ({log_slots})",
+            log_row,
         )
     control.commit()
 

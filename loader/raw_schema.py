@@ -155,6 +155,12 @@ create table if not exists {RAW_SCHEMA}.{LOAD_LOG_TABLE} (
     source_size_bytes bigint not null,
     row_count bigint not null,
     started_at timestamp not null,
-    finished_at timestamp not null
+    finished_at timestamp not null,
+    source_origin text default 'file'
 )
 """
+# A load log written before source_origin existed gets it (DuckDB, PostgreSQL).
+LOAD_LOG_UPGRADE: Final = (
+    f"alter table {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
+    " add column if not exists source_origin text default 'file'"
+)

@@ -55,7 +55,7 @@ _VOUCHERS_SCHEMA = pa.schema(
 _LOAD_LOG_COLUMNS = (
     "load_id string, target string, source_file string, source_path string,"
     " source_sha256 string, source_size_bytes bigint, row_count bigint,"
-    " started_at timestamp, finished_at timestamp"
+    " started_at timestamp, finished_at timestamp, source_origin string"
 )
 
 
@@ -175,6 +175,12 @@ def _swap_in(
         f"create table if not exists {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
         f" ({_LOAD_LOG_COLUMNS}) using parquet"
     )
+    if "source_origin" not in spark.table(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}").columns:
+        # A load log written before source_origin existed.
+        spark.sql(
+            f"alter table {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
+            " add columns (source_origin string)"
+        )
     spark.createDataFrame(
         [tuple(run.load_log_row("spark", rows))],
         schema=_LOAD_LOG_COLUMNS,

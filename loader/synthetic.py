@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dwh.origin import ORIGIN_METADATA_KEY, ORIGIN_SYNTHETIC
+
 # The real file's Arrow schema, field for field.
 VOUCHER_SCHEMA: Final = pa.schema(
     [
@@ -126,7 +128,9 @@ def generate(
     out.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename, so a killed run leaves no half file.
     partial = out.with_name(out.name + ".partial")
-    with pq.ParquetWriter(partial, VOUCHER_SCHEMA, compression="zstd") as writer:
+    # Marked as the generator's, so the product can say it serves demo data.
+    schema = VOUCHER_SCHEMA.with_metadata({ORIGIN_METADATA_KEY: ORIGIN_SYNTHETIC})
+    with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
         written = 0
         chunk_index = 0
         while written < rows:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import NamedTuple, TypeVar
 
 from dwh.reader import Reader
-from serving.schema import SCHEMA
+from serving.schema import CURRENT_BUILD_VIEW, SCHEMA
 
 # How many rows of the anomalies and of each rejection reason to show.
 EXAMPLE_ROWS = 10
@@ -125,6 +125,15 @@ def _select(row_type: type[NamedTuple], table: str, order_by: str) -> str:
     )
 
 
+class DataSource(NamedTuple):
+    """The file the published build read (serving.current_build)."""
+
+    source_file: str
+    loaded_at: datetime
+    source_rows: int
+    source_origin: str  # dwh.origin: "synthetic" for the generator's demo data
+
+
 QUERIES = {
     "cleaning": _select(CleaningOutcome, "cleaning_summary", "row_count desc, outcome"),
     "bounds": _select(SegmentBound, "segment_definitions", "segment_name, lower_bound"),
@@ -178,6 +187,7 @@ QUERIES = {
         order by rejection_reason, voucher_id
     """,
     "built_at": f"select max(built_at) from {SCHEMA}.voucher_segment_modes",
+    "data": f"select {', '.join(DataSource._fields)} from {CURRENT_BUILD_VIEW}",
 }
 
 
@@ -187,6 +197,7 @@ class Marts:
 
     source: str
     built_at: datetime | None
+    data: DataSource | None
     cleaning: list[CleaningOutcome]
     bounds: list[SegmentBound]
     measures: list[MeasureCount]
@@ -209,6 +220,7 @@ def read_marts(reader: Reader) -> Marts:
     return Marts(
         source=reader.description,
         built_at=results["built_at"][0][0],
+        data=next(iter(rows("data", DataSource)), None),
         cleaning=rows("cleaning", CleaningOutcome),
         bounds=rows("bounds", SegmentBound),
         measures=rows("measures", MeasureCount),

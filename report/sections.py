@@ -20,6 +20,7 @@ from report.marts import (
     AnomalyCount,
     CleaningOutcome,
     CountryMode,
+    DataSource,
     Marts,
     MeasureCount,
     RejectedExample,
@@ -130,6 +131,7 @@ class Report:
     """The whole report, ready to render."""
 
     source: str
+    data: DataSource | None  # the file the build read; None: not published
     summary: Summary
     outcomes: list[OutcomeRow]
     cleaning_image: Image
@@ -166,6 +168,7 @@ def build_report(marts: Marts) -> Report:
     summary = _summary(marts)
     return Report(
         source=marts.source,
+        data=marts.data,
         summary=summary,
         outcomes=[
             OutcomeRow(

@@ -38,6 +38,7 @@ from dwh.settings import (
 )
 from serving.audit import AuditedBuild, NotPublishable, PublishedRelation
 from serving.schema import (
+    CURRENT_BUILD_COLUMNS,
     CURRENT_BUILD_DDL,
     CURRENT_BUILD_VIEW,
     CURRENT_DDL,
@@ -47,6 +48,7 @@ from serving.schema import (
     LOAD_LOG_TABLE,
     LOG_TABLE,
     PUBLISH_LOG_DDL,
+    PUBLISH_LOG_UPGRADE,
     SCHEMA,
 )
 
@@ -94,28 +96,28 @@ def publish(
             for relation in build.relations
         }
         now = _utc_now()
+        entry = {
+            "publish_id": publish_id,
+            "invocation_id": build.invocation_id,
+            "dbt_version": build.dbt_version,
+            "build_target": build.adapter_type,
+            "dbt_vars": json.dumps(build.vars, sort_keys=True),
+            "built_at": started["started_at"],
+            "build_finished_at": _naive_utc(build.finished_at),
+            "published_at": now,
+            **load,
+            "row_counts": json.dumps(row_counts, sort_keys=True),
+            "models_passed": build.passed.get("model", 0),
+            "seeds_passed": build.passed.get("seed", 0),
+            "snapshots_passed": build.passed.get("snapshot", 0),
+            "data_tests_passed": build.passed.get("test", 0),
+            "unit_tests_passed": build.passed.get("unit_test", 0),
+            "warnings": build.warnings,
+        }
         session.run(
-            f"insert into {LOG_TABLE} values ({', '.join(['?'] * 22)})",
-            [
-                publish_id,
-                build.invocation_id,
-                build.dbt_version,
-                build.adapter_type,
-                json.dumps(build.vars, sort_keys=True),
-                started["started_at"],
-                _naive_utc(build.finished_at),
-                now,
-                *load,
-                json.dumps(row_counts, sort_keys=True),
-                build.passed.get("model", 0),
-                build.passed.get("seed", 0),
-                build.passed.get("snapshot", 0),
-                build.passed.get("test", 0),
-                build.passed.get("unit_test", 0),
-                build.warnings,
-                None,
-                None,
-            ],
+            f"insert into {LOG_TABLE} ({', '.join(entry)})"
+            f" values ({', '.join(['?'] * len(entry))})",
+            list(entry.values()),
         )
         _point_at(session, publish_id)
         _forget_old_builds(session, build.relations, settings.keep_builds, now)
@@ -195,8 +197,9 @@ def history(target: Target, settings: ServingSettings, environ=None) -> list[dic
 def _prepare(session: Session) -> None:
     session.run(f"create schema if not exists {SCHEMA}")
     session.run(PUBLISH_LOG_DDL)
+    session.run(PUBLISH_LOG_UPGRADE)
     session.run(CURRENT_DDL)
-    if not _exists(session, CURRENT_BUILD_VIEW):
+    if _columns(session, *CURRENT_BUILD_VIEW.split(".")) != list(CURRENT_BUILD_COLUMNS):
         session.run(CURRENT_BUILD_DDL)
 
 
@@ -232,20 +235,39 @@ def _check_invocation(session: Session, build: AuditedBuild) -> dict[str, Any]:
     return latest
 
 
-def _check_raw_load(session: Session, started: dict[str, Any]) -> list[Any]:
-    """The raw load the build read, which must still be the one raw holds."""
+# The raw load's columns in the publish log, as _check_raw_load selects them.
+_LOAD_FIELDS = (
+    "load_id",
+    "source_file",
+    "source_sha256",
+    "source_rows",
+    "loaded_at",
+    "source_origin",
+)
+
+
+def _check_raw_load(session: Session, started: dict[str, Any]) -> dict[str, Any]:
+    """The raw load the build read, which must still be the one raw holds: its
+    publish-log columns."""
+    # A load logged before the loader recorded the origin was a file's.
+    origin = (
+        "source_origin"
+        if "source_origin" in _columns(session, *LOAD_LOG_TABLE.split("."))
+        else "'file'"
+    )
     rows = session.rows(
-        f"select load_id, source_file, source_sha256, row_count, finished_at"
-        f" from {LOAD_LOG_TABLE} order by finished_at desc limit 1"
+        f"select load_id, source_file, source_sha256, row_count, finished_at,"
+        f" coalesce({origin}, 'file') from {LOAD_LOG_TABLE}"
+        " order by finished_at desc limit 1"
     )
     if not rows or started["raw_load_id"] is None:
         raise NotPublishable("raw holds no load: load a file and build first")
-    load = list(rows[0])
-    if load[0] != started["raw_load_id"]:
+    load = dict(zip(_LOAD_FIELDS, rows[0], strict=True))
+    if load["load_id"] != started["raw_load_id"]:
         raise NotPublishable(
             f"a load landed during or after the build: it started on load"
-            f" {started['raw_load_id']}, raw now holds {load[0]} ({load[1]});"
-            " run `dbt build` again"
+            f" {started['raw_load_id']}, raw now holds {load['load_id']}"
+            f" ({load['source_file']}); run `dbt build` again"
         )
     return load
 

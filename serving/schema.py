@@ -40,9 +40,15 @@ create table if not exists {LOG_TABLE} (
     unit_tests_passed integer not null,
     warnings integer not null,
     rolled_back_at timestamp,
-    discarded_at timestamp
+    discarded_at timestamp,
+    source_origin varchar default 'file'
 )
 """
+# A publish log written before source_origin existed gets it.
+PUBLISH_LOG_UPGRADE = (
+    f"alter table {LOG_TABLE}"
+    " add column if not exists source_origin varchar default 'file'"
+)
 CURRENT_DDL = f"create table if not exists {CURRENT_TABLE} (publish_id bigint not null)"
 # What /ready and /api/segments say about the build they serve.
 CURRENT_BUILD_COLUMNS = (
@@ -55,9 +61,12 @@ CURRENT_BUILD_COLUMNS = (
     "source_sha256",
     "source_rows",
     "loaded_at",
+    "source_origin",
 )
+# create or replace: a view made before a column was added gets it (new
+# columns come last, which PostgreSQL requires of a replaced view).
 CURRENT_BUILD_DDL = f"""
-create view {CURRENT_BUILD_VIEW} as
+create or replace view {CURRENT_BUILD_VIEW} as
 select {", ".join(f"published.{column}" for column in CURRENT_BUILD_COLUMNS)}
 from {LOG_TABLE} as published
 inner join {CURRENT_TABLE} as current_publish

@@ -1,7 +1,8 @@
 """GET / (and HEAD /): the lookup page, with its script and stylesheet.
 
-Four static files from api/static/ (the page, its script and stylesheet, and
-the example lookup the page can fill in), read once at start-up and served from
+Static files from api/static/ (the page, its scripts and stylesheet, the
+example lookup the page can fill in and the campaign CSV template it offers
+for download), read once at start-up and served from
 memory. The page calls the API from the browser like any other client, so it
 needs no API key of its own and sees exactly what a client would see.
 """
@@ -17,7 +18,7 @@ import falcon
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 # Everything from this origin, nothing inline, nothing from elsewhere: the page
-# is one HTML file, one script and one stylesheet. img-src allows data: for the
+# is one HTML file, its scripts and one stylesheet. img-src allows data: for the
 # empty favicon (no /favicon.ico round trip ending in a 404).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -32,8 +33,13 @@ CACHE_CONTROL = "no-cache"
 PAGE_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/static/csv.js": ("csv.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
     "/static/example-request.json": ("example-request.json", "application/json"),
+    "/static/campaign-template.csv": (
+        "campaign-template.csv",
+        "text/csv; charset=utf-8",
+    ),
 }
 
 
@@ -46,8 +52,10 @@ class StaticFile:
     etag: str
 
     @classmethod
-    def read(cls, name: str, content_type: str) -> StaticFile:
-        body = (STATIC_DIR / name).read_bytes()
+    def read(
+        cls, name: str, content_type: str, directory: Path = STATIC_DIR
+    ) -> StaticFile:
+        body = (directory / name).read_bytes()
         return cls(body, content_type, hashlib.sha256(body).hexdigest()[:32])
 
 

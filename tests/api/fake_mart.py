@@ -15,12 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from api.config import ApiConfig
+from api.openapi import build_openapi
 from api.snapshot import MartRows
 from dwh.reader import UNREACHABLE, ReadFailed
 from serving.schema import SCHEMA
 
 # No background thread in unit tests: they call store.refresh() themselves.
 TEST_CONFIG = ApiConfig(refresh_seconds=0)
+# The fields of a lookup body, as the OpenAPI document declares them.
+REQUEST_FIELDS = tuple(
+    build_openapi(TEST_CONFIG)["components"]["schemas"]["VoucherRequest"]["properties"]
+)
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "segment_definitions.csv"
 BUILT_AT = datetime(2025, 1, 1, 3, 0, 0)
 NEW_BUILD = datetime(2025, 2, 1, 4, 0, 0)  # a later build, for swap tests
@@ -67,6 +72,7 @@ def build_row(built_at: datetime = BUILT_AT) -> tuple[Any, ...]:
         "ab" * 32,
         1000,
         built_at,
+        "file",
     )
 
 
@@ -162,7 +168,8 @@ MART_DDL = {
     "current_build": (
         "publish_id bigint, invocation_id varchar, built_at timestamp, "
         "published_at timestamp, load_id varchar, source_file varchar, "
-        "source_sha256 varchar, source_rows bigint, loaded_at timestamp"
+        "source_sha256 varchar, source_rows bigint, loaded_at timestamp, "
+        "source_origin varchar"
     ),
     "current_publish": "publish_id bigint",
 }

@@ -46,6 +46,25 @@ def config_for(path: Path) -> ApiConfig:
     return ApiConfig(warehouse="duckdb", duckdb_path=path, refresh_seconds=0)
 
 
+def test_a_serving_schema_published_by_an_older_version_is_served(warehouse):
+    # serving.current_build as publish made it before source_origin existed;
+    # an extra column it does not know is refused.
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("alter table serving.current_build drop source_origin")
+    client = falcon.testing.TestClient(create_app(config_for(warehouse)))
+    ready = client.simulate_get("/ready")
+    assert ready.status_code == 200, ready.json
+    assert ready.json["build"]["source_origin"] == "file"
+    assert ready.json["build"]["synthetic"] is False
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("alter table serving.current_build add surprise integer")
+        connection.execute("alter table serving.current_build add later integer")
+    fresh = falcon.testing.TestClient(create_app(config_for(warehouse)))
+    refused = fresh.simulate_get("/ready")
+    assert refused.status_code == 503
+    assert refused.json["reason"] == "published_build_unusable"
+
+
 def test_create_app_reads_the_duckdb_mart(warehouse, caplog):
     caplog.set_level("INFO", logger="api")
     client = falcon.testing.TestClient(create_app(config_for(warehouse)))

@@ -7,28 +7,29 @@ HTML gives every input a label and loads nothing inline.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from html.parser import HTMLParser
 
 import pytest
 
 from api.config import ApiConfig
+from api.resources.docs import DOCS_FILES, SWAGGER_UI_FILES
 from api.resources.page import CONTENT_SECURITY_POLICY, STATIC_DIR
+from tests.api.fake_mart import REQUEST_FIELDS
 
 PAGE_FILES = {
     "/": "text/html; charset=utf-8",
     "/static/app.js": "text/javascript; charset=utf-8",
+    "/static/csv.js": "text/javascript; charset=utf-8",
     "/static/style.css": "text/css; charset=utf-8",
+    "/static/campaign-template.csv": "text/csv; charset=utf-8",
 }
-REQUEST_FIELDS = [
-    "country_code",
-    "segment_name",
-    "total_orders",
-    "last_order_ts",
-    "first_order_ts",
-    "as_of",
-    "customer_id",
-]
+# Every file served from memory with the page's headers: the page's own and
+# the interactive docs' (test_docs.py checks those files' types and bytes).
+STATIC_PATHS = [*PAGE_FILES, *DOCS_FILES, *SWAGGER_UI_FILES]
+TEMPLATE = "/static/campaign-template.csv"
 
 
 class PageParser(HTMLParser):
@@ -102,7 +103,7 @@ def test_the_csp_allows_only_this_origin():
     assert "unsafe" not in CONTENT_SECURITY_POLICY
 
 
-@pytest.mark.parametrize("path", PAGE_FILES)
+@pytest.mark.parametrize("path", STATIC_PATHS)
 def test_head_gives_the_headers_of_get_without_a_body(client, path):
     get = client.simulate_get(path)
     head = client.simulate_head(path)
@@ -113,13 +114,16 @@ def test_head_gives_the_headers_of_get_without_a_body(client, path):
         assert head.headers[header] == get.headers[header]
 
 
-def test_a_matching_etag_is_a_304_without_a_body(client):
-    etag = client.simulate_get("/").headers["etag"]
-    response = client.simulate_get("/", headers={"If-None-Match": etag})
-    assert response.status_code == 304
-    assert response.content == b""
-    assert response.headers["etag"] == etag
-    stale = client.simulate_get("/", headers={"If-None-Match": '"other"'})
+@pytest.mark.parametrize("path", STATIC_PATHS)
+def test_a_matching_etag_is_a_304_without_a_body(client, path):
+    etag = client.simulate_get(path).headers["etag"]
+    for offered in (etag, f'"other", {etag}', "*"):
+        response = client.simulate_get(path, headers={"If-None-Match": offered})
+        assert response.status_code == 304, offered
+        assert response.content == b""
+        assert response.headers["etag"] == etag
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    stale = client.simulate_get(path, headers={"If-None-Match": '"other"'})
     assert stale.status_code == 200
 
 
@@ -158,7 +162,11 @@ def test_described_by_points_at_elements_that_exist(page):
 
 
 def test_nothing_inline_that_the_csp_would_block(page):
-    assert page.scripts == [{"src": "/static/app.js", "defer": None}]
+    # csv.js first: deferred scripts run in document order, and app.js uses it.
+    assert page.scripts == [
+        {"src": "/static/csv.js", "defer": None},
+        {"src": "/static/app.js", "defer": None},
+    ]
     assert page.script_text.strip() == ""
     assert page.stylesheets == ["/static/style.css"]
     assert page.inline_styles == 0
@@ -170,9 +178,9 @@ def test_the_script_only_looks_up_ids_the_page_has(page):
     wanted = set(re.findall(r'getElementById\("([^"]+)"\)', script))
     assert wanted, "the pattern no longer finds the look-ups"
     assert wanted <= set(page.ids), wanted - set(page.ids)
-    # The fields it lists are the request's fields, in the page's order.
+    # The fields it lists are the request's fields.
     listed = re.search(r"const FIELDS = \[(.*?)\];", script, re.S).group(1)
-    assert re.findall(r'"(\w+)"', listed) == REQUEST_FIELDS
+    assert sorted(re.findall(r'"(\w+)"', listed)) == sorted(REQUEST_FIELDS)
 
 
 def test_the_openapi_document_describes_the_page(client):
@@ -183,3 +191,28 @@ def test_the_openapi_document_describes_the_page(client):
             operation = paths[path][method]
             assert media_type in operation["responses"]["200"]["content"]
             assert "security" not in operation
+
+
+def test_the_campaign_template_names_every_field_and_the_batch_route_takes_it(client):
+    """The template the page offers: every request field as a column, and
+    example rows the batch route answers (the in-memory mart covers Peru)."""
+    assert f'href="{TEMPLATE}"' in client.simulate_get("/").text
+    text = client.simulate_get(TEMPLATE).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert sorted(rows[0]) == sorted(REQUEST_FIELDS)
+    assert 2 <= len(rows) <= 5
+    # As the page sends a row: empty cells left out, whole numbers as numbers.
+    customers = [
+        {
+            field: int(value) if field == "total_orders" else value
+            for field, value in row.items()
+            if value != ""
+        }
+        for row in rows
+    ]
+    response = client.simulate_post("/api/vouchervalues", json={"customers": customers})
+    assert response.status_code == 200, response.text
+    assert response.json["counts"]["refused"] == 0, response.json["results"]
+    assert [r["answer"]["customer_id"] for r in response.json["results"]] == [
+        row["customer_id"] for row in rows
+    ]

@@ -155,10 +155,17 @@ def test_openapi_document_is_3_1_and_lists_every_route(client):
         "/api/healthcheck",
         "/ready",
         "/openapi.json",
+        "/metrics",
         "/",
         "/static/app.js",
+        "/static/csv.js",
         "/static/style.css",
         "/static/example-request.json",
+        "/static/campaign-template.csv",
+        "/docs",
+        "/docs/docs.js",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-ui.css",
     }
     lookup = document["paths"]["/api/vouchervalue"]["post"]
     assert set(lookup["responses"]) == {"200", "400", "404", "413", "415", "422", "503"}

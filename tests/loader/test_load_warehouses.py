@@ -23,6 +23,8 @@ from loader.errors import SourceError
 from loader.load import load_file
 from loader.load_run import utc_now
 from loader.parquet_source import sha256_of
+from loader.raw_schema import LOAD_LOG_DDL
+from loader.synthetic import generate
 from tests.conftest import REPO_ROOT
 from tests.loader.helpers import (
     SAMPLE_TEXT,
@@ -120,6 +122,39 @@ def test_load_log_records_each_load(
     assert log[1][5] == sample_file.stat().st_size
     assert [row[6] for row in log] == [25, len(SAMPLE_TEXT)]
     assert all(row[7] <= row[8] for row in log)
+
+
+def test_the_load_log_says_whether_a_file_is_the_generators_demo_data(
+    warehouse: Warehouse, sample_file: Path, tmp_path: Path
+) -> None:
+    demo = tmp_path / "demo.parquet"
+    generate(demo, rows=50, seed=3)
+    load_file(sample_file, Target(warehouse.target))
+    load_file(demo, Target(warehouse.target))
+    origins = warehouse.query(
+        "select source_file, source_origin from raw.load_log order by started_at"
+    )
+    assert origins == [("sample.parquet", "file"), ("demo.parquet", "synthetic")]
+
+
+def test_a_load_log_from_before_source_origin_gets_the_column(
+    warehouse: Warehouse, sample_file: Path
+) -> None:
+    # raw.load_log as the loader wrote it before it recorded the origin.
+    old_ddl = LOAD_LOG_DDL.replace(",\n    source_origin text default 'file'", "")
+    assert "source_origin" not in old_ddl
+    warehouse.query("create schema if not exists raw")
+    warehouse.query(old_ddl)
+    warehouse.query(
+        "insert into raw.load_log values ('old-load', 'duckdb', 'old.parquet',"
+        " '/old.parquet', 'ab', 1, 1, '2018-01-01', '2018-01-01')"
+    )
+    load_file(sample_file, Target(warehouse.target))
+    origins = warehouse.query(
+        "select load_id, source_origin from raw.load_log order by started_at"
+    )
+    assert origins[0] == ("old-load", "file")
+    assert origins[1][1] == "file"
 
 
 def test_loading_the_same_file_twice_keeps_one_copy(

@@ -3,11 +3,14 @@
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from dwh.origin import ORIGIN_FILE, ORIGIN_METADATA_KEY, ORIGIN_SYNTHETIC
 from loader.errors import SourceError
 from loader.parquet_source import open_source, sha256_of, text_batches
 from loader.raw_schema import BATCH_COLUMNS
+from loader.synthetic import generate
 from tests.loader.helpers import (
     SAMPLE_TEXT,
     corrupt_last_row_group,
@@ -127,3 +130,19 @@ def test_sha256_identifies_content(tmp_path: Path, sample_file: Path) -> None:
     assert len(sha256_of(copy)) == 64
     copy.write_bytes(sample_file.read_bytes() + b"x")
     assert sha256_of(copy) != sha256_of(sample_file)
+
+
+def test_the_generators_files_are_known_as_synthetic(
+    tmp_path: Path, sample_file: Path
+) -> None:
+    demo = tmp_path / "demo.parquet"
+    generate(demo, rows=10, seed=1)
+    assert open_source(demo).origin == ORIGIN_SYNTHETIC
+    assert open_source(sample_file).origin == ORIGIN_FILE
+    # The same rows without the mark are a file like any other.
+    plain = pq.read_table(demo).replace_schema_metadata(None)
+    rewritten = write_parquet(tmp_path / "rewritten.parquet", plain)
+    assert open_source(rewritten).origin == ORIGIN_FILE
+    other_mark = sample_table().replace_schema_metadata({ORIGIN_METADATA_KEY: b"x"})
+    marked = write_parquet(tmp_path / "marked.parquet", other_mark)
+    assert open_source(marked).origin == ORIGIN_FILE

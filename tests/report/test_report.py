@@ -255,3 +255,12 @@ def test_the_footer_names_the_version(built: BuiltReport):
 
     footer = built.html.split("<footer>", 1)[1]
     assert f"voucher-selection {VERSION}" in footer
+
+
+def test_the_header_says_the_data_is_synthetic_demo_data(built: BuiltReport):
+    # The suite's warehouse is loaded from the generator's output.
+    header = built.html.split("</header>", 1)[0]
+    assert built.page.texts["synthetic-data"] == "synthetic demo data"
+    assert built.parquet.name in header
+    rows = built.query("select count(*) from raw.vouchers")[0][0]
+    assert f"{rows:,} rows" in header

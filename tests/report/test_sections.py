@@ -57,6 +57,7 @@ def marts() -> Marts:
     return Marts(
         source="test",
         built_at=datetime(2026, 1, 2, 3, 4, 5),
+        data=None,
         cleaning=[],
         bounds=BOUNDS,
         measures=MEASURES,

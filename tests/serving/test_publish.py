@@ -20,6 +20,7 @@ from api.app import create_app
 from api.config import ApiConfig
 from api.sources import source_for
 from api.store import SnapshotStore
+from tests.pipeline import oracle
 from tests.serving.conftest import BIN, Published, kill_after
 
 FAILING_MART_TEST = "select * from {{ ref('voucher_segment_modes') }}"
@@ -41,6 +42,19 @@ def current(published: Published) -> str:
 
 def test_the_fixture_published_its_build(published: Published):
     assert current(published) == published.first
+
+
+def test_ready_says_which_data_the_answers_come_from(published: Published):
+    project = published.project
+    assert current(published) == published.first
+    source = project.generate("first", seed=11)
+    build = project.fresh_api().simulate_get("/ready").json["build"]
+    assert build["source_file"] == source.name
+    # The generator's file, said plainly, and the rows its cleaning kept,
+    # counted by the independent pandas computation.
+    assert build["source_origin"] == "synthetic" and build["synthetic"] is True
+    assert build["rows_kept"] == len(oracle.kept_rows(source, ["Peru"]))
+    assert build["source_rows"] == pq.read_metadata(source).num_rows
 
 
 @pytest.mark.parametrize(
