@@ -440,6 +440,11 @@ _BUILD = {
         },
     },
 }
+_LABEL = {
+    "type": ["string", "null"],
+    "description": "In words for people, from the seed (segment_label,"
+    " variant_label); null for a build published before the seed had them.",
+}
 _PROBLEM_PROPERTIES = {
     "type": {"type": "string"},
     "title": {"type": "string"},
@@ -629,6 +634,7 @@ _SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "segment_name": {"type": "string"},
                         "measure": {"type": "string"},
+                        "label": _LABEL,
                         "variants": {
                             "type": "array",
                             "items": {
@@ -645,6 +651,7 @@ _SCHEMAS: dict[str, Any] = {
                                         "type": ["integer", "null"],
                                         "description": "Inclusive; null = unbounded.",
                                     },
+                                    "label": _LABEL,
                                 },
                             },
                         },

@@ -41,11 +41,18 @@ class SegmentDefinition:
     measure: str
     lower_bound: int
     upper_bound: int | None  # None = unbounded above
+    # The seed's words for people; None in a build published before them.
+    segment_label: str | None = None
+    variant_label: str | None = None
 
     def contains(self, value: int) -> bool:
         if value < self.lower_bound:
             return False
         return self.upper_bound is None or value <= self.upper_bound
+
+
+# Where built_at sits in a voucher_segment_modes row (the labels follow it).
+SEGMENT_MODES_BUILT_AT = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +61,7 @@ class MartRows:
 
     segment_modes: country_code, segment_name, segment_variant, measure,
         lower_bound, upper_bound, voucher_amount, voucher_amount_count,
-        segment_voucher_count, built_at
+        segment_voucher_count, built_at, segment_label, variant_label
     country_modes: country_code, voucher_amount, voucher_amount_count,
         country_voucher_count, built_at
     amount_counts: country_code, segment_name, segment_variant, voucher_amount,
@@ -203,7 +210,7 @@ class MartSnapshot:
 
         variant_modes: dict[tuple[str, str, str], VariantMode] = {}
         for row in rows.segment_modes:
-            country, segment, variant, _, _, _, amount, amount_count, total, _ = row
+            country, segment, variant, _, _, _, amount, amount_count, total = row[:9]
             if not known(country, segment, variant):
                 continue
             key = (country, segment, variant)
@@ -277,11 +284,13 @@ class MartSnapshot:
                 {
                     "segment_name": name,
                     "measure": definitions[0].measure,
+                    "label": definitions[0].segment_label,
                     "variants": [
                         {
                             "segment_variant": d.segment_variant,
                             "lower_bound": d.lower_bound,
                             "upper_bound": d.upper_bound,
+                            "label": d.variant_label,
                         }
                         for d in definitions
                     ],
@@ -340,8 +349,18 @@ def _definitions_in(
     """
     definitions: dict[tuple[str, str], tuple[Any, ...]] = {}
     variants_of: dict[str, set[tuple[str, str]]] = {}
-    for country, name, variant, measure, lower, upper, *_ in segment_modes:
-        definition = (name, variant, measure, lower, upper)
+    for row in segment_modes:
+        country, name, variant, measure, lower, upper = row[:6]
+        segment_label, variant_label = row[10:12]
+        definition = (
+            name,
+            variant,
+            measure,
+            lower,
+            upper,
+            segment_label,
+            variant_label,
+        )
         seen = definitions.setdefault((name, variant), definition)
         if seen != definition:
             raise SnapshotInvalid(
@@ -363,13 +382,21 @@ def _index_definitions(
     rows: list[tuple[Any, ...]],
 ) -> dict[str, tuple[SegmentDefinition, ...]]:
     by_segment: dict[str, list[SegmentDefinition]] = {}
-    for name, variant, measure, lower, upper in rows:
+    for name, variant, measure, lower, upper, segment_label, variant_label in rows:
         if measure not in SUPPORTED_MEASURES:
             raise SnapshotInvalid(f"segment {name} uses unknown measure {measure!r}")
         if lower is None or (upper is not None and upper < lower):
             raise SnapshotInvalid(f"variant {name}/{variant} has invalid bounds")
         by_segment.setdefault(name, []).append(
-            SegmentDefinition(name, variant, measure, int(lower), _int_or_none(upper))
+            SegmentDefinition(
+                name,
+                variant,
+                measure,
+                int(lower),
+                _int_or_none(upper),
+                segment_label,
+                variant_label,
+            )
         )
     if not by_segment:
         raise SnapshotInvalid("voucher_segment_modes defines no segment")
@@ -419,7 +446,7 @@ def _variant_containing(
 
 
 def _single_build(rows: MartRows) -> datetime:
-    stamps = {row[-1] for row in rows.segment_modes}
+    stamps = {row[SEGMENT_MODES_BUILT_AT] for row in rows.segment_modes}
     stamps |= {row[-1] for row in rows.country_modes}
     stamps |= {row[-1] for row in rows.amount_counts}
     if not rows.country_modes or not rows.segment_modes:

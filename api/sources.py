@@ -26,7 +26,7 @@ from serving.schema import (
 SELECT_SEGMENT_MODES = f"""
     select country_code, segment_name, segment_variant, measure, lower_bound,
            upper_bound, voucher_amount, voucher_amount_count,
-           segment_voucher_count, built_at
+           segment_voucher_count, built_at, segment_label, variant_label
     from {SCHEMA}.voucher_segment_modes
 """
 SELECT_COUNTRY_MODES = f"""

@@ -289,26 +289,27 @@ def _copy(session: Session, relation: PublishedRelation, publish_id: int) -> int
     columns = _columns(session, relation.build_schema, relation.name)
     if not columns:
         raise NotPublishable(f"the build has no table {source}")
+    selected = ", ".join(_ident(column) for column in columns)
     if _exists(session, f"{SCHEMA}.{relation.name + HISTORY_SUFFIX}"):
         kept = _columns(session, SCHEMA, relation.name + HISTORY_SUFFIX)[1:]
-        if kept != columns:
+        if columns[: len(kept)] != kept:
             raise NotPublishable(
                 f"{source} has columns ({', '.join(columns)}) but the published"
-                f" history has ({', '.join(kept)}): a schema change needs a new"
-                f" serving schema (drop schema {SCHEMA} cascade, then publish)"
+                f" history has ({', '.join(kept)}): a schema change other than"
+                f" columns added at the end needs a new serving schema (drop"
+                f" schema {SCHEMA} cascade, then publish)"
             )
+        if len(columns) > len(kept):
+            # Columns the model gained at its end: the history gets them (the
+            # builds kept from before have nulls there) and so does the view.
+            _add_columns(session, relation, history_table, columns[len(kept) :])
+            _create_view(session, relation, history_table, selected)
     else:
         session.run(
             f"create table {history_table} as"
             f" select cast(0 as bigint) as publish_id, * from {source} where 1 = 0"
         )
-        selected = ", ".join(_ident(column) for column in columns)
-        session.run(
-            f"create view {SCHEMA}.{_ident(relation.name)} as"
-            f" select {selected} from {history_table}"
-            f" where publish_id = (select publish_id from {CURRENT_TABLE})"
-        )
-    selected = ", ".join(_ident(column) for column in columns)
+        _create_view(session, relation, history_table, selected)
     session.run(
         f"insert into {history_table} (publish_id, {selected})"
         f" select ?, {selected} from {source}",
@@ -318,6 +319,41 @@ def _copy(session: Session, relation: PublishedRelation, publish_id: int) -> int
         session.rows(
             f"select count(*) from {history_table} where publish_id = ?", [publish_id]
         )[0][0]
+    )
+
+
+def _create_view(
+    session: Session, relation: PublishedRelation, history_table: str, selected: str
+) -> None:
+    """The view of the current build's rows; `or replace` keeps its grants
+    (PostgreSQL lets a replaced view gain columns at its end)."""
+    session.run(
+        f"create or replace view {SCHEMA}.{_ident(relation.name)} as"
+        f" select {selected} from {history_table}"
+        f" where publish_id = (select publish_id from {CURRENT_TABLE})"
+    )
+
+
+def _add_columns(
+    session: Session,
+    relation: PublishedRelation,
+    history_table: str,
+    added: Sequence[str],
+) -> None:
+    types = dict(
+        session.rows(
+            "select column_name, data_type from information_schema.columns"
+            " where table_schema = ? and table_name = ?",
+            [relation.build_schema, relation.name],
+        )
+    )
+    for column in added:
+        session.run(
+            f"alter table {history_table} add column {_ident(column)} {types[column]}"
+        )
+    log.info(
+        "serving history gained columns",
+        extra={"event": "columns_added", "table": relation.name, "columns": added},
     )
 
 

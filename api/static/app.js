@@ -501,7 +501,11 @@
       }
       parts.push(
         el("section", { class: "segment-charts", "data-segment": segment.segment_name }, [
-          el("h3", {}, [segment.segment_name, el("span", { class: "by" }, ` by ${measure.words}`)]),
+          el("h3", {}, [
+            segment.segment_name,
+            // The seed's words when the build has them, else the measure's.
+            el("span", { class: "by" }, ` by ${(segment.label || measure.words).toLowerCase()}`),
+          ]),
           grid,
         ]),
       );
@@ -520,10 +524,13 @@
       answer.country_code === country.country_code &&
       answer.segment_name === segment.segment_name &&
       answer.segment_variant === name;
+    // The seed's label ("5 to 13 orders"); a build published before the seed
+    // had labels gets the same words from the bounds.
     const range =
-      definition.upper_bound === null
+      definition.label ||
+      (definition.upper_bound === null
         ? `${definition.lower_bound} ${measure.unit} or more`
-        : `${definition.lower_bound} to ${definition.upper_bound} ${measure.unit}`;
+        : `${definition.lower_bound} to ${definition.upper_bound} ${measure.unit}`);
     const caption = [el("span", { class: "variant-name" }, name), ` ${range}`];
     if (current) caption.push(el("span", { class: "current-mark" }, " · this customer"));
     const figure = el(

@@ -38,7 +38,9 @@ segment_grid as (
         segment_definitions.segment_variant,
         segment_definitions.measure,
         segment_definitions.lower_bound,
-        segment_definitions.upper_bound
+        segment_definitions.upper_bound,
+        segment_definitions.segment_label,
+        segment_definitions.variant_label
 
     from countries
     cross join segment_definitions
@@ -62,7 +64,9 @@ final as (
             coalesce(most_used.segment_voucher_count, 0)
             as {{ dbt.type_bigint() }}
         ) as segment_voucher_count,
-        {{ build_timestamp() }} as built_at
+        {{ build_timestamp() }} as built_at,
+        segment_grid.segment_label,
+        segment_grid.variant_label
 
     from segment_grid
     left join most_used

@@ -60,6 +60,21 @@ def seed_definitions() -> tuple[tuple[Any, ...], ...]:
         )
 
 
+def _seed_labels() -> dict[tuple[str, str], tuple[str, str]]:
+    with SEED.open(newline="") as handle:
+        return {
+            (row["segment_name"], row["segment_variant"]): (
+                row["segment_label"],
+                row["variant_label"],
+            )
+            for row in csv.DictReader(handle)
+        }
+
+
+# (segment, variant) -> the seed's (segment_label, variant_label).
+SEED_LABELS = _seed_labels()
+
+
 def build_row(built_at: datetime = BUILT_AT) -> tuple[Any, ...]:
     """serving.current_build for a build made at built_at (one per build)."""
     return (
@@ -99,11 +114,14 @@ def mart_rows(
                 ("Peru", segment, variant, amount + 100, 3, built_at),
             ]
         count = 7 if amount is not None else 0
+        labels = SEED_LABELS.get((segment, variant), (None, None))
         segment_modes.append(
-            ("Peru", *definition, amount, count, 10 if count else 0, built_at)
+            ("Peru", *definition, amount, count, 10 if count else 0, built_at, *labels)
         )
         for empty_country in ("China", "Chile"):
-            segment_modes.append((empty_country, *definition, None, 0, 0, built_at))
+            segment_modes.append(
+                (empty_country, *definition, None, 0, 0, built_at, *labels)
+            )
     country_modes = (
         ("Peru", PERU_FALLBACK + peru_shift, 40, 100, built_at),
         ("China", CHINA_FALLBACK, 1, 1, built_at),
@@ -155,7 +173,8 @@ MART_DDL = {
         "country_code varchar, segment_name varchar, segment_variant varchar, "
         "measure varchar, lower_bound integer, upper_bound integer, "
         "voucher_amount integer, voucher_amount_count bigint, "
-        "segment_voucher_count bigint, built_at timestamp"
+        "segment_voucher_count bigint, built_at timestamp, "
+        "segment_label varchar, variant_label varchar"
     ),
     "voucher_country_modes": (
         "country_code varchar, voucher_amount integer, voucher_amount_count bigint, "

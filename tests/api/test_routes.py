@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,8 +13,10 @@ from api.store import SnapshotStore
 from tests.api.fake_mart import (
     PERU_AMOUNTS,
     PERU_FALLBACK,
+    SEED_LABELS,
     TEST_CONFIG,
     InMemorySource,
+    mart_rows,
     seed_definitions,
 )
 
@@ -36,6 +39,34 @@ def test_segments_lists_the_seed_definitions(client):
     ]
     assert sorted(listed, key=repr) == sorted(seed_definitions(), key=repr)
     assert [s["segment_name"] for s in body["segments"]] == SEGMENT_NAMES
+    # The seed's words for people, for the page and any client.
+    labels = {
+        (segment["segment_name"], variant["segment_variant"]): (
+            segment["label"],
+            variant["label"],
+        )
+        for segment in body["segments"]
+        for variant in segment["variants"]
+    }
+    assert labels == SEED_LABELS
+    assert labels[("recency_segment", "180+")] == (
+        "Days since the last order",
+        "181 days or more",
+    )
+
+
+def test_a_build_published_before_the_labels_lists_them_as_null(make_client):
+    # voucher_segment_modes of such a build: the label columns hold nulls.
+    rows = mart_rows()
+    unlabelled = tuple((*row[:10], None, None) for row in rows.segment_modes)
+    store = SnapshotStore(
+        InMemorySource(dataclasses.replace(rows, segment_modes=unlabelled)),
+        refresh_seconds=0,
+    )
+    assert store.refresh()
+    body = make_client(store=store).simulate_get("/api/segments").json
+    assert {s["label"] for s in body["segments"]} == {None}
+    assert {v["label"] for s in body["segments"] for v in s["variants"]} == {None}
 
 
 def test_segments_gives_amounts_counts_and_distribution_per_country(client):
