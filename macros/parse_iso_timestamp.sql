@@ -95,6 +95,48 @@
 
 
 {% macro parse_iso_timestamp(text) -%}
+    {{ return(adapter.dispatch('parse_iso_timestamp')(text)) }}
+{%- endmacro %}
+
+
+{#- DuckDB: its own parser behind the same shape check, several times faster
+    than the portable arithmetic (each row's timestamps are parsed here). It
+    agrees with the default on every text of that shape (the unit tests of
+    stg_raw__vouchers run on every warehouse): the calendar, the clock and
+    the offset are DuckDB's, except two spellings it reads its own way,
+    settled first: hour 24 (DuckDB rolls it over to the next day; refused)
+    and HH:MM without seconds before an offset (DuckDB wants the seconds;
+    ':00' is added). Naive text is cast to timestamp, never through the
+    session's time zone; text with an offset is converted to UTC. -#}
+{% macro duckdb__parse_iso_timestamp(text) -%}
+    case
+        when not regexp_full_match({{ text }}, '{{ iso_timestamp_pattern() }}')
+            then null
+        when length({{ text }}) > 10 and substring({{ text }}, 12, 2) > '23'
+            then null
+        when length({{ text }}) > 16
+            and regexp_matches(
+                substring({{ text }}, 17), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+            )
+            then cast(
+                try_cast({{ duckdb__iso_with_seconds(text) }} as timestamptz)
+                at time zone 'UTC' as timestamp
+            )
+        else try_cast({{ duckdb__iso_with_seconds(text) }} as timestamp)
+    end
+{%- endmacro %}
+
+
+{% macro duckdb__iso_with_seconds(text) -%}
+    regexp_replace(
+        {{ text }},
+        '^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})([Z+-].*)?$',
+        '\1:00\2'
+    )
+{%- endmacro %}
+
+
+{% macro default__parse_iso_timestamp(text) -%}
     {%- set offset_length = '(' ~ iso_offset_length(text) ~ ')' -%}
     {#- The local part without its offset, at most microseconds. -#}
     {%- set local_length = 'length(' ~ text ~ ') - ' ~ offset_length -%}
