@@ -45,6 +45,7 @@ from serving.schema import (
     CURRENT_TABLE,
     HISTORY_SUFFIX,
     INVOCATIONS_TABLE,
+    LOAD_COLUMNS,
     LOAD_LOG_TABLE,
     LOG_TABLE,
     PUBLISH_LOG_DDL,
@@ -235,17 +236,6 @@ def _check_invocation(session: Session, build: AuditedBuild) -> dict[str, Any]:
     return latest
 
 
-# The raw load's columns in the publish log, as _check_raw_load selects them.
-_LOAD_FIELDS = (
-    "load_id",
-    "source_file",
-    "source_sha256",
-    "source_rows",
-    "loaded_at",
-    "source_origin",
-)
-
-
 def _check_raw_load(session: Session, started: dict[str, Any]) -> dict[str, Any]:
     """The raw load the build read, which must still be the one raw holds: its
     publish-log columns."""
@@ -262,7 +252,7 @@ def _check_raw_load(session: Session, started: dict[str, Any]) -> dict[str, Any]
     )
     if not rows or started["raw_load_id"] is None:
         raise NotPublishable("raw holds no load: load a file and build first")
-    load = dict(zip(_LOAD_FIELDS, rows[0], strict=True))
+    load = dict(zip(LOAD_COLUMNS, rows[0], strict=True))
     if load["load_id"] != started["raw_load_id"]:
         raise NotPublishable(
             f"a load landed during or after the build: it started on load"

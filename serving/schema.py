@@ -50,18 +50,22 @@ PUBLISH_LOG_UPGRADE = (
     " add column if not exists source_origin varchar default 'file'"
 )
 CURRENT_DDL = f"create table if not exists {CURRENT_TABLE} (publish_id bigint not null)"
-# What /ready and /api/segments say about the build they serve.
-CURRENT_BUILD_COLUMNS = (
-    "publish_id",
-    "invocation_id",
-    "built_at",
-    "published_at",
+# The publish log's columns about the raw load a build read.
+LOAD_COLUMNS = (
     "load_id",
     "source_file",
     "source_sha256",
     "source_rows",
     "loaded_at",
     "source_origin",
+)
+# What /ready and /api/segments say about the build they serve.
+CURRENT_BUILD_COLUMNS = (
+    "publish_id",
+    "invocation_id",
+    "built_at",
+    "published_at",
+    *LOAD_COLUMNS,
 )
 # create or replace: a view made before a column was added gets it (new
 # columns come last, which PostgreSQL requires of a replaced view).
