@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from tests.api.fake_mart import (
     mart_rows,
     seed_definitions,
 )
+from tests.conftest import REPO_ROOT
 
 
 def test_segments_lists_the_seed_definitions(client):
@@ -201,6 +203,13 @@ def test_openapi_document_is_3_1_and_lists_every_route(client):
     lookup = document["paths"]["/api/vouchervalue"]["post"]
     assert set(lookup["responses"]) == {"200", "400", "404", "413", "415", "422", "503"}
     assert "security" not in lookup
+
+
+def test_the_readme_documents_every_route(client):
+    readme = (REPO_ROOT / "README.md").read_text()
+    routes = readme.split("| route | what it answers |", 1)[1].split("\n\n", 1)[0]
+    for path in client.simulate_get("/openapi.json").json["paths"]:
+        assert re.search(rf"`(GET |POST )?{re.escape(path)}`", routes), path
 
 
 def test_openapi_document_is_valid_openapi_3_1(client):
