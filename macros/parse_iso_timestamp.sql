@@ -119,15 +119,40 @@
                 substring({{ text }}, 17), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
             )
             then cast(
-                try_cast({{ duckdb__iso_with_seconds(text) }} as timestamptz)
+                try_cast({{ iso_with_seconds(text) }} as timestamptz)
                 at time zone 'UTC' as timestamp
             )
-        else try_cast({{ duckdb__iso_with_seconds(text) }} as timestamp)
+        else try_cast({{ iso_with_seconds(text) }} as timestamp)
     end
 {%- endmacro %}
 
 
-{% macro duckdb__iso_with_seconds(text) -%}
+{#- PostgreSQL: its own cast once the portable check (is_iso_timestamp) has
+    made it safe: PostgreSQL has no try_cast, so a text it would refuse must
+    never reach it. Besides hour 24 and HH:MM before an offset (as for
+    DuckDB), it differs from the default in two ways, settled first: it
+    rounds a seventh fraction digit where the default truncates (the text is
+    cut to microseconds), and it refuses offsets beyond +-15:59 that the
+    default reads (those rare texts take the default's arithmetic). -#}
+{% macro postgres__parse_iso_timestamp(text) -%}
+    {%- set normalised -%}
+        regexp_replace(
+            {{ iso_with_seconds(text) }}, '([.][0-9]{6})[0-9]+', '\1'
+        )
+    {%- endset -%}
+    case
+        when not ({{ is_iso_timestamp(text) }}) then null
+        when length({{ text }}) <= 16
+            or substring({{ text }}, 17) !~ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+            then cast({{ normalised }} as timestamp)
+        when substring({{ text }}, 17) ~ '(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)$'
+            then cast({{ normalised }} as timestamptz) at time zone 'UTC'
+        else {{ default__parse_iso_timestamp(text) }}
+    end
+{%- endmacro %}
+
+
+{% macro iso_with_seconds(text) -%}
     regexp_replace(
         {{ text }},
         '^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})([Z+-].*)?$',
