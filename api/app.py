@@ -119,7 +119,7 @@ def _answer_head_like_get(resource: object) -> None:
 
 
 async def _unknown_country(req, resp, error: UnknownCountry, params, ws=None) -> None:
-    raise UnknownCountryProblem(country=error.country, covered=error.covered)
+    raise UnknownCountryProblem.of(error)
 
 
 async def _unavailable(req, resp, error: SnapshotUnavailable, params, ws=None) -> None:

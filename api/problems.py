@@ -74,6 +74,11 @@ class UnknownCountryProblem(Problem):
             covered_countries=covered,
         )
 
+    @classmethod
+    def of(cls, error) -> UnknownCountryProblem:
+        """The problem for api.vouchers.UnknownCountry (its country, covered)."""
+        return cls(country=error.country, covered=error.covered)
+
 
 class BodyTooLarge(Problem):
     problem_type = _TYPE_PREFIX + "body-too-large"

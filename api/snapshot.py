@@ -51,7 +51,8 @@ class SegmentDefinition:
         return self.upper_bound is None or value <= self.upper_bound
 
 
-# Where built_at sits in a voucher_segment_modes row (the labels follow it).
+# Where built_at sits in a voucher_segment_modes row: the amounts and counts
+# come before it, the seed's labels after it.
 SEGMENT_MODES_BUILT_AT = 9
 
 
@@ -210,7 +211,9 @@ class MartSnapshot:
 
         variant_modes: dict[tuple[str, str, str], VariantMode] = {}
         for row in rows.segment_modes:
-            country, segment, variant, _, _, _, amount, amount_count, total = row[:9]
+            country, segment, variant, _, _, _, amount, amount_count, total = row[
+                :SEGMENT_MODES_BUILT_AT
+            ]
             if not known(country, segment, variant):
                 continue
             key = (country, segment, variant)
@@ -351,7 +354,7 @@ def _definitions_in(
     variants_of: dict[str, set[tuple[str, str]]] = {}
     for row in segment_modes:
         country, name, variant, measure, lower, upper = row[:6]
-        segment_label, variant_label = row[10:12]
+        segment_label, variant_label = row[SEGMENT_MODES_BUILT_AT + 1 :]
         definition = (
             name,
             variant,

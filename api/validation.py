@@ -53,8 +53,13 @@ class VoucherRequest(NamedTuple):
 _new_request = partial(tuple.__new__, VoucherRequest)
 
 
+def field_error(field: str, detail: str) -> dict[str, str]:
+    """One entry of a 422's errors: the field, its JSON pointer, what is wrong."""
+    return {"field": field, "pointer": f"#/{field}", "detail": detail}
+
+
 def _fail(errors: list[dict[str, str]], field: str, detail: str) -> None:
-    errors.append({"field": field, "pointer": f"#/{field}", "detail": detail})
+    errors.append(field_error(field, detail))
 
 
 def parse_voucher_request(

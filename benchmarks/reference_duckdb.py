@@ -22,17 +22,12 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.pipeline.oracle import SEGMENTS  # noqa: E402
-
-# The README's shape of an ISO 8601 instant; DuckDB's cast then checks the
-# calendar. Two spellings it would judge differently are settled first: hour
-# 24 (DuckDB rolls it over; the rules refuse it) and HH:MM followed by an
-# offset (DuckDB wants the seconds; the rules do not).
-ISO_SHAPE = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"
-    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
-)
-WHOLE = r"^[0-9]{1,9}([.]0*)?$"
+# The README's shapes of an ISO 8601 instant and a whole number, as the
+# pandas oracle spells them; DuckDB's cast then checks the calendar. Two
+# spellings it would judge differently are settled first: hour 24 (DuckDB
+# rolls it over; the rules refuse it) and HH:MM followed by an offset (DuckDB
+# wants the seconds; the rules do not).
+from tests.pipeline.oracle import ISO_SHAPE, SEGMENTS, WHOLE_NUMBER  # noqa: E402
 
 
 def _timestamp(column: str) -> str:
@@ -42,7 +37,7 @@ def _timestamp(column: str) -> str:
         f"[0-9]{{2}}:[0-9]{{2}})([Z+-].*)?$', '\\1:00\\2')"
     )
     return f"""case
-        when regexp_matches({text}, '{ISO_SHAPE}')
+        when regexp_full_match({text}, '{ISO_SHAPE}')
             and (length({text}) = 10 or substring({text}, 12, 2)::int <= 23)
             then try_cast({with_seconds} as timestamptz)
     end"""
@@ -84,7 +79,7 @@ in_scope as (
         given_text, last_text, first_at,
         {_timestamp("given_text")} as given_at,
         {_timestamp("last_text")} as last_at,
-        case when regexp_matches(orders_text, '{WHOLE}')
+        case when regexp_full_match(orders_text, '{WHOLE_NUMBER}')
             then orders_text::decimal(12, 1)::int end as orders,
         case when voucher_amount >= 0 and voucher_amount < 1e9
             and voucher_amount = floor(voucher_amount)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
+from dwh.origin import ORIGIN_SYNTHETIC
 from dwh.reader import Reader
 from serving.schema import CURRENT_BUILD_VIEW, SCHEMA
 
@@ -132,6 +133,10 @@ class DataSource(NamedTuple):
     loaded_at: datetime
     source_rows: int
     source_origin: str  # dwh.origin: "synthetic" for the generator's demo data
+
+    @property
+    def synthetic(self) -> bool:
+        return self.source_origin == ORIGIN_SYNTHETIC
 
 
 QUERIES = {

@@ -18,7 +18,7 @@ from api.problems import (
 )
 from api.resources.json_body import check_headers, decode_object, encode_answer
 from api.store import SnapshotStore
-from api.validation import parse_voucher_request
+from api.validation import field_error, parse_voucher_request
 from api.vouchers import (
     SOURCE_COUNTRY_FALLBACK,
     SOURCE_SEGMENT,
@@ -101,11 +101,9 @@ def _customers(body: dict[str, Any]) -> list[Any]:
     if not isinstance(customers, list) or not customers:
         raise InvalidFields(
             errors=[
-                {
-                    "field": "customers",
-                    "pointer": "#/customers",
-                    "detail": "is required: a non-empty list of lookup bodies",
-                }
+                field_error(
+                    "customers", "is required: a non-empty list of lookup bodies"
+                )
             ]
         )
     return customers
@@ -128,7 +126,7 @@ def _answer_one(snapshot, item: Any, now: datetime) -> dict[str, Any]:
         request = parse_voucher_request(item, snapshot, now=now)
         return {"status": 200, "answer": choose_voucher(snapshot, request)}
     except UnknownCountry as error:
-        problem = UnknownCountryProblem(country=error.country, covered=error.covered)
+        problem = UnknownCountryProblem.of(error)
     except (InvalidFields, MalformedBody) as error:
         problem = error
     return {"status": problem.status_code, "problem": problem_document(problem)}

@@ -46,33 +46,31 @@ PERU_AMOUNTS = {
 CHINA_FALLBACK = 700
 
 
+with SEED.open(newline="") as _seed:
+    _SEED_ROWS = tuple(csv.DictReader(_seed))
+
+
 def seed_definitions() -> tuple[tuple[Any, ...], ...]:
-    with SEED.open(newline="") as handle:
-        return tuple(
-            (
-                row["segment_name"],
-                row["segment_variant"],
-                row["measure"],
-                int(row["lower_bound"]),
-                int(row["upper_bound"]) if row["upper_bound"] else None,
-            )
-            for row in csv.DictReader(handle)
+    return tuple(
+        (
+            row["segment_name"],
+            row["segment_variant"],
+            row["measure"],
+            int(row["lower_bound"]),
+            int(row["upper_bound"]) if row["upper_bound"] else None,
         )
-
-
-def _seed_labels() -> dict[tuple[str, str], tuple[str, str]]:
-    with SEED.open(newline="") as handle:
-        return {
-            (row["segment_name"], row["segment_variant"]): (
-                row["segment_label"],
-                row["variant_label"],
-            )
-            for row in csv.DictReader(handle)
-        }
+        for row in _SEED_ROWS
+    )
 
 
 # (segment, variant) -> the seed's (segment_label, variant_label).
-SEED_LABELS = _seed_labels()
+SEED_LABELS = {
+    (row["segment_name"], row["segment_variant"]): (
+        row["segment_label"],
+        row["variant_label"],
+    )
+    for row in _SEED_ROWS
+}
 
 
 def build_row(built_at: datetime = BUILT_AT) -> tuple[Any, ...]:

@@ -21,6 +21,13 @@ RECENCY = [
     ("180+", 181, np.inf),
 ]
 SEGMENTS = {"frequent_segment": FREQUENT, "recency_segment": RECENCY}
+# The README's whole number ('4', '4.0'; nine digits at most) and ISO 8601
+# shape; pandas then checks the calendar and the clock.
+WHOLE_NUMBER = r"[0-9]{1,9}([.]0*)?"
+ISO_SHAPE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+)
 
 
 def kept_rows(parquet: Path, countries: Sequence[str]) -> pd.DataFrame:
@@ -32,7 +39,7 @@ def kept_rows(parquet: Path, countries: Sequence[str]) -> pd.DataFrame:
 
     orders_text = frame["total_orders"].str.strip()
     orders = pd.to_numeric(orders_text, errors="coerce")
-    whole = orders_text.str.fullmatch(r"[0-9]{1,9}(\.0*)?").fillna(False).astype(bool)
+    whole = orders_text.str.fullmatch(WHOLE_NUMBER).fillna(False).astype(bool)
     frame = frame.assign(orders=orders)[whole & frame["voucher_amount"].notna()]
 
     given, given_ok = _instants(frame["timestamp"])
@@ -45,13 +52,6 @@ def kept_rows(parquet: Path, countries: Sequence[str]) -> pd.DataFrame:
         amount=frame["voucher_amount"].astype("int64"),
     )
     return frame[valid]
-
-
-# The README's ISO 8601 shape; pandas then checks the calendar and the clock.
-ISO_SHAPE = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"
-    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
-)
 
 
 def _instants(text: pd.Series) -> tuple[pd.Series, pd.Series]:
