@@ -15,7 +15,6 @@ import falcon.media
 from api.config import ApiConfig
 from api.logs import AccessLog
 from api.middleware import RequestLog, RequireApiKey
-from api.openapi import build_openapi
 from api.problems import (
     PROBLEM_JSON,
     SnapshotUnavailableProblem,
@@ -82,7 +81,7 @@ def _configure(app: falcon.asgi.App, config: ApiConfig, store: SnapshotStore) ->
         # The health check of the original write-up's API, for its clients.
         "/api/healthcheck": HealthResource(),
         "/ready": ReadyResource(store),
-        "/openapi.json": OpenApiResource(build_openapi(config)),
+        "/openapi.json": OpenApiResource(config, store),
         # Prometheus metrics; needs the API key when one is set, as /api/* does.
         "/metrics": MetricsResource(store),
         # The lookup page (GET /) and its two files; no API key needed to load

@@ -71,7 +71,7 @@ class RequestLog:
             tally.record(req.uri_template, resp.status, seconds)
             lookups = self._lookups
             if answer is not None:
-                lookups[answer["source"]] += 1
+                lookups[answer.source] += 1
             elif batch is not None:
                 for source in _SOURCES:
                     lookups[source] += batch[source]
@@ -82,9 +82,9 @@ class RequestLog:
         # a lookup's variant, amount and source; a batch's size and sources.
         if answer is not None:
             outcome = {
-                "segment_variant": answer["segment_variant"],
-                "voucher_amount": answer["voucher_amount"],
-                "source": answer["source"],
+                "segment_variant": answer.segment_variant,
+                "voucher_amount": answer.voucher_amount,
+                "source": answer.source,
             }
         else:
             outcome = batch

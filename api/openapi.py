@@ -1,26 +1,24 @@
 """The OpenAPI 3.1 document: every route, request, response and error.
 
-Built once per app from its config, so it tells the truth about this deployment
-(e.g. whether an API key is needed). Shapes here mirror validation.py,
-vouchers.py, snapshot.catalogue() and problems.py; tests hold them together.
+Built from the app's config and the served snapshot's segments, so it tells the
+truth about this deployment (whether an API key is needed, which segment names
+a lookup takes and which input each one needs). The request, batch, answer and
+catalogue schemas are derived from their declarations in api.contract; the
+problem documents (problems.py) and /ready are described here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from api import contract
 from api.config import ApiConfig
 from api.examples import EXAMPLE_REQUEST
 from api.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
-from api.resources.vouchers import COUNT_KEYS, REFUSED
 from api.store import REASONS
-from api.timestamps import TIMESTAMP_PATTERN
-from api.validation import SEGMENT_ALIASES
-from api.vouchers import SOURCE_COUNTRY_FALLBACK, SOURCE_SEGMENT
+from api.validation import MEASURE_INPUTS, SEGMENT_ALIASES
 from dwh.version import VERSION
-
-# The seed decides the segments at run time; these are the ones it defines today.
-SEGMENT_NAMES = ["frequent_segment", "recency_segment"]
 
 _REQUEST_ID = {
     "description": "The request id: the caller's X-Request-ID if it was safe, "
@@ -35,12 +33,6 @@ def _header(description: str) -> dict[str, Any]:
 
 
 _RETRY_AFTER = _header("Seconds to wait before trying again.")
-_NULLABLE_TIMESTAMP = {
-    "type": ["string", "null"],
-    "pattern": TIMESTAMP_PATTERN,
-    "description": "ISO 8601 date or date-time, 'T' or space, optional fraction "
-    "and offset ('Z', '+05:30'); naive values are UTC. null = absent.",
-}
 
 
 def _problem_response(
@@ -105,8 +97,12 @@ def _page_file(
     return {"get": operation("Get"), "head": operation("Head")}
 
 
-def build_openapi(config: ApiConfig) -> dict[str, Any]:
-    """The document served at /openapi.json, for this deployment's config."""
+def build_openapi(
+    config: ApiConfig, segments: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The document served at /openapi.json, for this deployment's config and
+    the served snapshot's segments ({segment_name: measure}; None: no snapshot
+    yet, and segment names are then not listed)."""
     api_key_required = bool(config.api_key)
     max_body_bytes = config.max_body_bytes
     protected: dict[str, Any] = {}
@@ -141,9 +137,9 @@ def build_openapi(config: ApiConfig) -> dict[str, Any]:
                     "operationId": "voucherValue",
                     "summary": "Voucher amount for one customer",
                     "description": (
-                        "The variant comes from the seed's bounds on total_orders "
-                        "(frequent_segment) or on days since last_order_ts "
-                        "(recency_segment, UTC dates, reference = as_of or now). "
+                        "The variant comes from the seed's bounds on the "
+                        "segment's measure: total_orders, or days since "
+                        "last_order_ts (UTC dates, reference = as_of or now). "
                         "The answer is the mart amount of country x segment x "
                         "variant ('segment'), else the country-wide mode "
                         "('country_fallback'). Also 422: total_orders = 0 with an "
@@ -159,7 +155,7 @@ def build_openapi(config: ApiConfig) -> dict[str, Any]:
                                 "schema": {
                                     "$ref": "#/components/schemas/VoucherRequest"
                                 },
-                                "examples": _REQUEST_EXAMPLES,
+                                "examples": {"example": {"value": EXAMPLE_REQUEST}},
                             }
                         },
                     },
@@ -200,17 +196,8 @@ def build_openapi(config: ApiConfig) -> dict[str, Any]:
                             "application/json": {
                                 "schema": {"$ref": "#/components/schemas/VoucherBatch"},
                                 "examples": {
-                                    "two": {
-                                        "value": {
-                                            "customers": [
-                                                EXAMPLE_REQUEST,
-                                                {
-                                                    "country_code": "Peru",
-                                                    "segment_name": "frequent_segment",
-                                                    "total_orders": 7,
-                                                },
-                                            ]
-                                        }
+                                    "example": {
+                                        "value": {"customers": [EXAMPLE_REQUEST]}
                                     }
                                 },
                             }
@@ -381,7 +368,7 @@ def build_openapi(config: ApiConfig) -> dict[str, Any]:
                 for method in ("get", "head")
             },
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {"schemas": {**_declared(segments), **_SCHEMAS}},
     }
     if api_key_required:
         document["components"]["securitySchemes"] = {
@@ -390,21 +377,6 @@ def build_openapi(config: ApiConfig) -> dict[str, Any]:
     return document
 
 
-_REQUEST_EXAMPLES = {
-    "example": {"value": EXAMPLE_REQUEST},
-    "frequent_with_offsets": {
-        "value": {
-            "customer_id": "c-42",
-            "country_code": " peru ",
-            "last_order_ts": "2020-03-22 00:00:00+00:00",
-            "first_order_ts": "2014-04-17T05:30:00.000+05:30",
-            "total_orders": 15,
-            "segment_name": "frequent_segment",
-        }
-    },
-}
-
-_COUNT = {"type": "integer", "minimum": 0}
 _UTC = {"type": "string", "format": "date-time"}
 _REASON = {
     "type": ["string", "null"],
@@ -412,39 +384,7 @@ _REASON = {
     "description": "Why there is no fresh snapshot, as a stable code: "
     + "; ".join(f"`{code}`: {text}" for code, text in REASONS.items()),
 }
-_BUILD = {
-    "type": ["object", "null"],
-    "description": "The published build answers come from (python -m serving"
-    " publish): its dbt invocation, when it was built and published, and the"
-    " source file it read.",
-    "required": ["publish_id", "invocation_id", "built_at", "published_at"],
-    "properties": {
-        "publish_id": {"type": "integer"},
-        "invocation_id": {"type": "string"},
-        "built_at": _UTC,
-        "published_at": _UTC,
-        "source_file": {"type": "string"},
-        "source_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        "source_rows": {"type": "integer", "minimum": 0},
-        "loaded_at": _UTC,
-        "source_origin": {
-            "enum": ["file", "synthetic"],
-            "description": "synthetic: demo data from `python -m loader"
-            " generate`, not real vouchers.",
-        },
-        "synthetic": {"type": "boolean", "description": "source_origin is synthetic"},
-        "rows_kept": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "Rows of the countries served that the cleaning kept.",
-        },
-    },
-}
-_LABEL = {
-    "type": ["string", "null"],
-    "description": "In words for people, from the seed (segment_label,"
-    " variant_label); null for a build published before the seed had them.",
-}
+_BUILD = {"anyOf": [{"$ref": "#/components/schemas/Build"}, {"type": "null"}]}
 _PROBLEM_PROPERTIES = {
     "type": {"type": "string"},
     "title": {"type": "string"},
@@ -453,282 +393,38 @@ _PROBLEM_PROPERTIES = {
 }
 
 
+def _declared(segments: Mapping[str, str] | None) -> dict[str, Any]:
+    """api.contract's schemas, with the segment names of the served snapshot:
+    the names a lookup takes (aliases too) and, per segment, the input its
+    measure needs."""
+    schemas = contract.components()
+    if not segments:
+        return schemas
+    request = schemas["VoucherRequest"]
+    names = [*segments, *(a for a, name in SEGMENT_ALIASES.items() if name in segments)]
+    request["properties"]["segment_name"]["enum"] = names
+    request["allOf"] = [
+        {
+            "if": {
+                "properties": {"segment_name": {"enum": _spellings(name)}},
+                "required": ["segment_name"],
+            },
+            "then": {
+                "required": [MEASURE_INPUTS[measure]],
+                "properties": {MEASURE_INPUTS[measure]: {"not": {"type": "null"}}},
+            },
+        }
+        for name, measure in segments.items()
+    ]
+    schemas["VoucherAnswer"]["properties"]["segment_name"]["enum"] = list(segments)
+    return schemas
+
+
 def _spellings(segment: str) -> list[str]:
     return [segment, *(a for a, n in SEGMENT_ALIASES.items() if n == segment)]
 
 
 _SCHEMAS: dict[str, Any] = {
-    "VoucherRequest": {
-        "type": "object",
-        "required": ["country_code", "segment_name"],
-        "properties": {
-            "customer_id": {
-                "type": ["string", "integer", "null"],
-                "description": "Echoed back.",
-            },
-            "country_code": {
-                "type": "string",
-                "pattern": "\\S",
-                "description": "Trimmed, compared case-insensitively.",
-            },
-            "segment_name": {
-                "type": "string",
-                "enum": [*SEGMENT_NAMES, *SEGMENT_ALIASES],
-                "description": "Also accepted: "
-                + ", ".join(f"{a} for {n}" for a, n in SEGMENT_ALIASES.items())
-                + " (the answer names the segment as the mart does).",
-            },
-            "total_orders": {
-                "type": ["integer", "null"],
-                "minimum": 0,
-                "description": "Required for frequent_segment. 15.0 counts as 15.",
-            },
-            "last_order_ts": {
-                **_NULLABLE_TIMESTAMP,
-                "description": "Required for recency_segment. "
-                + _NULLABLE_TIMESTAMP["description"],
-            },
-            "first_order_ts": _NULLABLE_TIMESTAMP,
-            "as_of": {
-                **_NULLABLE_TIMESTAMP,
-                "description": "Reference time for days since the last order "
-                "(default: now). " + _NULLABLE_TIMESTAMP["description"],
-            },
-        },
-        "allOf": [
-            {
-                "if": {
-                    "properties": {
-                        "segment_name": {"enum": _spellings("frequent_segment")}
-                    },
-                    "required": ["segment_name"],
-                },
-                "then": {
-                    "required": ["total_orders"],
-                    "properties": {"total_orders": {"type": "integer"}},
-                },
-            },
-            {
-                "if": {
-                    "properties": {
-                        "segment_name": {"enum": _spellings("recency_segment")}
-                    },
-                    "required": ["segment_name"],
-                },
-                "then": {
-                    "required": ["last_order_ts"],
-                    "properties": {"last_order_ts": {"type": "string"}},
-                },
-            },
-        ],
-        "additionalProperties": True,
-    },
-    "VoucherAnswer": {
-        "type": "object",
-        "required": [
-            "customer_id",
-            "country_code",
-            "segment_name",
-            "segment_variant",
-            "voucher_amount",
-            "source",
-            "total_orders",
-            "days_since_last_order",
-            "as_of",
-            "built_at",
-        ],
-        "properties": {
-            "customer_id": {"type": ["string", "integer", "null"]},
-            "country_code": {"type": "string", "description": "The mart's spelling."},
-            "segment_name": {"type": "string", "enum": SEGMENT_NAMES},
-            "segment_variant": {
-                "type": ["string", "null"],
-                "description": "null when no variant's bounds hold the customer.",
-            },
-            "voucher_amount": {"type": "integer"},
-            "source": {
-                "type": "string",
-                "enum": [SOURCE_SEGMENT, SOURCE_COUNTRY_FALLBACK],
-            },
-            "total_orders": {"type": ["integer", "null"], "minimum": 0},
-            "days_since_last_order": {"type": ["integer", "null"], "minimum": 0},
-            "as_of": {**_UTC, "description": "The reference time used, UTC."},
-            "built_at": {**_UTC, "description": "When the mart was built, UTC."},
-        },
-        "additionalProperties": False,
-    },
-    "VoucherBatch": {
-        "type": "object",
-        "required": ["customers"],
-        "properties": {
-            "customers": {
-                "type": "array",
-                "minItems": 1,
-                "description": "Lookup bodies as POST /api/vouchervalue takes. An "
-                "item that is not a valid VoucherRequest is not an error of the "
-                "batch: it is answered with its own problem in results.",
-                "items": {
-                    "anyOf": [{"$ref": "#/components/schemas/VoucherRequest"}, {}]
-                },
-            },
-        },
-        "additionalProperties": True,
-    },
-    "VoucherBatchAnswer": {
-        "type": "object",
-        "required": ["built_at", "customers", "counts", "results"],
-        "properties": {
-            "built_at": {**_UTC, "description": "The build every item came from."},
-            "customers": _COUNT,
-            "counts": {
-                "type": "object",
-                "description": "Results by source; refused: answered with a problem.",
-                "required": list(COUNT_KEYS),
-                "properties": {
-                    SOURCE_SEGMENT: _COUNT,
-                    SOURCE_COUNTRY_FALLBACK: _COUNT,
-                    REFUSED: _COUNT,
-                },
-                "additionalProperties": False,
-            },
-            "results": {
-                "type": "array",
-                "items": {
-                    "oneOf": [
-                        {
-                            "type": "object",
-                            "required": ["status", "answer"],
-                            "properties": {
-                                "status": {"const": 200},
-                                "answer": {
-                                    "$ref": "#/components/schemas/VoucherAnswer"
-                                },
-                            },
-                            "additionalProperties": False,
-                        },
-                        {
-                            "type": "object",
-                            "required": ["status", "problem"],
-                            "properties": {
-                                "status": {"enum": [400, 404, 422]},
-                                "problem": {"$ref": "#/components/schemas/Problem"},
-                            },
-                            "additionalProperties": False,
-                        },
-                    ]
-                },
-            },
-        },
-        "additionalProperties": False,
-    },
-    "Catalogue": {
-        "type": "object",
-        "required": ["built_at", "build", "segments", "countries"],
-        "properties": {
-            "built_at": _UTC,
-            "segments": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["segment_name", "measure", "variants"],
-                    "properties": {
-                        "segment_name": {"type": "string"},
-                        "measure": {"type": "string"},
-                        "label": _LABEL,
-                        "variants": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": [
-                                    "segment_variant",
-                                    "lower_bound",
-                                    "upper_bound",
-                                ],
-                                "properties": {
-                                    "segment_variant": {"type": "string"},
-                                    "lower_bound": {"type": "integer"},
-                                    "upper_bound": {
-                                        "type": ["integer", "null"],
-                                        "description": "Inclusive; null = unbounded.",
-                                    },
-                                    "label": _LABEL,
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-            "countries": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/CountryCatalogue"},
-            },
-        },
-    },
-    "CountryCatalogue": {
-        "type": "object",
-        "required": ["country_code", "fallback", "segments"],
-        "properties": {
-            "country_code": {"type": "string"},
-            "fallback": {
-                "type": "object",
-                "required": [
-                    "voucher_amount",
-                    "voucher_amount_count",
-                    "country_voucher_count",
-                ],
-                "properties": {
-                    "voucher_amount": {"type": "integer"},
-                    "voucher_amount_count": _COUNT,
-                    "country_voucher_count": _COUNT,
-                },
-            },
-            "segments": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["segment_name", "variants"],
-                    "properties": {
-                        "segment_name": {"type": "string"},
-                        "variants": {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/VariantAmounts"},
-                        },
-                    },
-                },
-            },
-        },
-    },
-    "VariantAmounts": {
-        "type": "object",
-        "required": [
-            "segment_variant",
-            "voucher_amount",
-            "voucher_amount_count",
-            "segment_voucher_count",
-            "distribution",
-        ],
-        "properties": {
-            "segment_variant": {"type": "string"},
-            "voucher_amount": {
-                "type": ["integer", "null"],
-                "description": "null: no history (lookups fall back to the country).",
-            },
-            "voucher_amount_count": _COUNT,
-            "segment_voucher_count": _COUNT,
-            "distribution": {
-                "type": "array",
-                "description": "How often each amount was used, by amount.",
-                "items": {
-                    "type": "object",
-                    "required": ["voucher_amount", "voucher_count"],
-                    "properties": {
-                        "voucher_amount": {"type": "integer"},
-                        "voucher_count": _COUNT,
-                    },
-                },
-            },
-        },
-    },
     "Health": {
         "type": "object",
         "required": ["status"],

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from api import contract
 from api.timestamps import format_utc
 from dwh.origin import ORIGIN_SYNTHETIC
 from serving.schema import CURRENT_BUILD_COLUMNS
@@ -278,68 +279,71 @@ class MartSnapshot:
         kept = sum(mode.country_voucher_count for mode in self.country_modes.values())
         return {**self.build.describe(), "rows_kept": kept}
 
-    def catalogue(self) -> dict[str, Any]:
+    def catalogue(self) -> contract.Catalogue:
         """The /api/segments document: definitions, and per country the amounts."""
-        return {
-            "built_at": self.built_at_text,
-            "build": self.describe_build(),
-            "segments": [
-                {
-                    "segment_name": name,
-                    "measure": definitions[0].measure,
-                    "label": definitions[0].segment_label,
-                    "variants": [
-                        {
-                            "segment_variant": d.segment_variant,
-                            "lower_bound": d.lower_bound,
-                            "upper_bound": d.upper_bound,
-                            "label": d.variant_label,
-                        }
+        build = self.describe_build()
+        return contract.Catalogue(
+            built_at=self.built_at_text,
+            build=None if build is None else contract.Build(**build),
+            segments=[
+                contract.SegmentDefinition(
+                    segment_name=name,
+                    measure=definitions[0].measure,
+                    label=definitions[0].segment_label,
+                    variants=[
+                        contract.VariantDefinition(
+                            segment_variant=d.segment_variant,
+                            lower_bound=d.lower_bound,
+                            upper_bound=d.upper_bound,
+                            label=d.variant_label,
+                        )
                         for d in definitions
                     ],
-                }
+                )
                 for name, definitions in self.segments.items()
             ],
-            "countries": [
+            countries=[
                 self._country_catalogue(country)
                 for country in sorted(self.country_modes)
             ],
-        }
+        )
 
-    def _country_catalogue(self, country: str) -> dict[str, Any]:
+    def _country_catalogue(self, country: str) -> contract.CountryCatalogue:
         fallback = self.country_modes[country]
-        return {
-            "country_code": country,
-            "fallback": {
-                "voucher_amount": fallback.voucher_amount,
-                "voucher_amount_count": fallback.voucher_amount_count,
-                "country_voucher_count": fallback.country_voucher_count,
-            },
-            "segments": [
-                {
-                    "segment_name": name,
-                    "variants": [
+        return contract.CountryCatalogue(
+            country_code=country,
+            fallback=contract.Fallback(
+                voucher_amount=fallback.voucher_amount,
+                voucher_amount_count=fallback.voucher_amount_count,
+                country_voucher_count=fallback.country_voucher_count,
+            ),
+            segments=[
+                contract.SegmentAmounts(
+                    segment_name=name,
+                    variants=[
                         self._variant_catalogue(country, name, d.segment_variant)
                         for d in definitions
                     ],
-                }
+                )
                 for name, definitions in self.segments.items()
             ],
-        }
+        )
 
-    def _variant_catalogue(self, country: str, segment: str, variant: str) -> dict:
+    def _variant_catalogue(
+        self, country: str, segment: str, variant: str
+    ) -> contract.VariantAmounts:
         key = (country, segment, variant)
         mode = self.variant_modes.get(key, VariantMode(None, 0, 0))
-        return {
-            "segment_variant": variant,
-            "voucher_amount": mode.voucher_amount,
-            "voucher_amount_count": mode.voucher_amount_count,
-            "segment_voucher_count": mode.segment_voucher_count,
-            "distribution": [
-                {"voucher_amount": amount, "voucher_count": count}
+        return contract.VariantAmounts(
+            segment_variant=variant,
+            voucher_amount=mode.voucher_amount,
+            voucher_amount_count=mode.voucher_amount_count,
+            segment_voucher_count=mode.segment_voucher_count,
+            distribution=[
+                contract.AmountCount(voucher_amount=amount, voucher_count=count)
                 for amount, count in self.distributions.get(key, ())
             ],
-        }
+        )
 
 
 def _definitions_in(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from functools import lru_cache, partial
-from typing import NamedTuple
+from functools import lru_cache
 
 # Shared with the OpenAPI document so the contract and the check cannot drift.
 # A date, optionally followed by 'T' or a space, hh:mm[:ss[.fraction]] and an
@@ -23,24 +22,25 @@ class InvalidTimestamp(ValueError):
     """The text is not a timestamp the API accepts; the message says why."""
 
 
-class Timestamp(NamedTuple):
+class Timestamp:
     """A parsed timestamp: the UTC instant, whether only a date was given, and
     the UTC date as a day number (date.toordinal), so that days between two
     timestamps are one subtraction.
 
-    (A NamedTuple: immutable like a frozen dataclass, and cheaper to make on the
-    request path.)
+    A plain class, not a NamedTuple: msgspec (api.contract) reads a NamedTuple
+    as a JSON array, and this type is decoded from a JSON string. Immutable by
+    convention; parsed values are shared through the cache below.
     """
 
-    utc: datetime
-    date_only: bool
-    utc_day: int
+    __slots__ = ("utc", "date_only", "utc_day")
 
+    def __init__(self, utc: datetime, date_only: bool, utc_day: int) -> None:
+        self.utc = utc
+        self.date_only = date_only
+        self.utc_day = utc_day
 
-# make_timestamp((utc, date_only, utc_day)) is Timestamp(utc, date_only,
-# utc_day) without the NamedTuple's __new__ in Python: a third of the cost, on
-# the lookup path.
-make_timestamp = partial(tuple.__new__, Timestamp)
+    def __repr__(self) -> str:
+        return f"Timestamp({self.utc!r}, date_only={self.date_only})"
 
 
 # Order timestamps repeat: the challenge file has 97 distinct last_order_ts and
@@ -76,7 +76,7 @@ def parse_timestamp(text: str) -> Timestamp:
             instant = instant.astimezone(UTC)
     except (ValueError, OverflowError) as error:
         raise InvalidTimestamp(f"is not a valid date or time ({error})") from None
-    return make_timestamp((instant, len(text) == 10, instant.toordinal()))
+    return Timestamp(instant, len(text) == 10, instant.toordinal())
 
 
 def format_utc(instant: datetime) -> str:

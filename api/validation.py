@@ -1,7 +1,15 @@
-"""Turn a decoded JSON body into a VoucherRequest, or say exactly what is wrong.
+"""Turn a request body into a checked lookup, or say exactly what is wrong.
 
-This is the edge: every field is checked here and all failures are reported
-together as one 422 problem. Nothing past this point sees unchecked input.
+This is the edge: the body is read against the declaration in api.contract,
+then the checks that need the snapshot (a known segment and its measure's
+input) and the consistency rules mirrored from the cleaning. All failures are
+reported together as one 422 problem. Nothing past this point sees unchecked
+input.
+
+The usual body costs one msgspec decode from bytes. A body that decode refuses
+takes the slow path: the strict JSON reader (api.resources.json_body: its 400s
+and 413s), then each declared field on its own, so that the 422 names every
+failing field, not just the first.
 """
 
 from __future__ import annotations
@@ -9,16 +17,16 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 
-from api.problems import InvalidFields
+import msgspec
+
+from api import contract
+from api.contract import REQUEST_FIELDS, decode_hook, decode_request
+from api.problems import InvalidFields, MalformedBody
+from api.resources.json_body import decode_object
 from api.snapshot import MartSnapshot
-from api.timestamps import (
-    InvalidTimestamp,
-    Timestamp,
-    make_timestamp,
-    parse_timestamp,
-)
+from api.timestamps import Timestamp
 
 # Which request field feeds which measure (the seed's, as voucher_segment_modes
 # carries it).
@@ -34,8 +42,8 @@ MEASURE_INPUTS = {
 SEGMENT_ALIASES = {"frequency_segment": "frequent_segment"}
 
 
-class VoucherRequest(NamedTuple):
-    """A checked lookup request: the inputs of both measures, and the reference
+class CheckedRequest(NamedTuple):
+    """A checked lookup: the inputs of both measures, and the reference
     instant (as_of, or now; UTC) they were measured at."""
 
     customer_id: str | int | None
@@ -48,9 +56,9 @@ class VoucherRequest(NamedTuple):
     reference_at: datetime
 
 
-# VoucherRequest(...) without the NamedTuple's __new__ in Python (see
-# api.timestamps.make_timestamp).
-_new_request = partial(tuple.__new__, VoucherRequest)
+# CheckedRequest(...) without the NamedTuple's __new__ in Python: cheaper, on
+# the lookup path.
+_new_request = partial(tuple.__new__, CheckedRequest)
 
 
 def field_error(field: str, detail: str) -> dict[str, str]:
@@ -58,89 +66,131 @@ def field_error(field: str, detail: str) -> dict[str, str]:
     return {"field": field, "pointer": f"#/{field}", "detail": detail}
 
 
-def _fail(errors: list[dict[str, str]], field: str, detail: str) -> None:
-    errors.append(field_error(field, detail))
+Read = tuple[contract.VoucherRequest, list[dict[str, str]]]
 
 
-def parse_voucher_request(
-    body: dict[str, Any], snapshot: MartSnapshot, now: datetime
-) -> VoucherRequest:
-    """Check every field of a lookup body; raise InvalidFields listing all failures.
+def read_request(raw: bytes, limit: int) -> Read:
+    """The body as the declared VoucherRequest and the fields that failed its
+    declaration (None in it); a 400 or 413 if it is no JSON object at all.
+    check_request does the rest and raises the 422.
+    """
+    if len(raw) <= limit:
+        try:
+            return decode_request(raw), []
+        except (msgspec.MsgspecError, RecursionError):
+            pass  # the slow path says exactly what is wrong
+    return declared_fields(decode_object(raw, limit))
+
+
+def read_item(item: Any, limit: int) -> Read:
+    """One customer of a batch: its raw JSON (msgspec.Raw) or, when the batch
+    took the slow path, the decoded value."""
+    if isinstance(item, msgspec.Raw):
+        raw = bytes(item)
+        if raw[:1] != b"{":
+            raise MalformedBody(detail=_NOT_AN_OBJECT)
+        return read_request(raw, limit)
+    if not isinstance(item, dict):
+        raise MalformedBody(detail=_NOT_AN_OBJECT)
+    return declared_fields(item)
+
+
+_NOT_AN_OBJECT = "Each customer must be a JSON object."
+
+
+class _Field(NamedTuple):
+    name: str
+    type: Any
+    required: bool
+    invalid: str | None  # the 422 detail for a wrong value; None: the type's own
+
+
+def _declared(field: msgspec.structs.FieldInfo) -> _Field:
+    meta = next(m for m in get_args(field.type) if isinstance(m, msgspec.Meta))
+    return _Field(field.name, field.type, field.required, meta.extra["invalid"])
+
+
+_FIELDS = tuple(map(_declared, REQUEST_FIELDS))
+
+
+def declared_fields(body: dict[str, Any]) -> Read:
+    """Each declared field of a decoded body on its own: every failure listed.
+
+    A failing field is None in what is handed on, so that the snapshot checks
+    still run on the others (and name their failures too).
+    """
+    values: dict[str, Any] = {}
+    errors: list[dict[str, str]] = []
+    for field in _FIELDS:
+        value = body.get(field.name)
+        values[field.name] = None
+        if value is None:  # null counts as absent
+            if field.required:
+                errors.append(field_error(field.name, "is required"))
+            continue
+        if isinstance(value, str) and not _is_text(value):
+            errors.append(field_error(field.name, "must be valid Unicode text"))
+            continue
+        try:
+            values[field.name] = _convert(value, field.type)
+        except msgspec.ValidationError as error:
+            detail = field.invalid or str(error).split(" - at `$", 1)[0]
+            errors.append(field_error(field.name, detail))
+    return contract.VoucherRequest(**values), errors
+
+
+def _convert(value: Any, kind: Any) -> Any:
+    try:
+        return msgspec.convert(value, kind, dec_hook=decode_hook)
+    except msgspec.ValidationError:
+        # The contract's rule: an integral number such as 15.0 counts as the
+        # integer wherever one is declared (msgspec alone is strict).
+        if type(value) is float and math.isfinite(value) and value.is_integer():
+            return msgspec.convert(int(value), kind, dec_hook=decode_hook)
+        raise
+
+
+def check_request(
+    body: contract.VoucherRequest,
+    errors: list[dict[str, str]],
+    snapshot: MartSnapshot,
+    now: datetime,
+) -> CheckedRequest:
+    """The checks that need the snapshot, and the consistency rules; raises
+    InvalidFields listing every failing field, the declared ones (`errors`,
+    from read_request or read_item) included.
 
     `now` (an aware UTC datetime) is the reference when the body has no as_of.
     """
-    # Runs on every lookup: plain type checks first, helpers only when needed.
-    errors: list[dict[str, str]] = []
-    get = body.get
-
-    customer_id = get("customer_id")
-    if customer_id is None or type(customer_id) is int:
-        pass
-    elif isinstance(customer_id, str):
-        if not _is_text(customer_id):
-            _fail(errors, "customer_id", "must be valid Unicode text")
-    else:
-        customer_id = _whole_number(customer_id)
-        if customer_id is None:
-            _fail(errors, "customer_id", "must be a string or an integer")
-
-    country = get("country_code")
-    if country is None:
-        _fail(errors, "country_code", "is required")
-    elif not isinstance(country, str) or not (country := country.strip()):
-        _fail(errors, "country_code", "must be a non-empty string, e.g. 'Peru'")
-    elif not _is_text(country):
-        _fail(errors, "country_code", "must be valid Unicode text")
-
-    segment_name = get("segment_name")
+    failed = {error["field"] for error in errors} if errors else ()
+    segment_name = body.segment_name
     measure = None
-    if segment_name is None:
-        _fail(errors, "segment_name", "is required")
-    else:
-        if isinstance(segment_name, str):
-            segment_name = SEGMENT_ALIASES.get(segment_name, segment_name)
-            measure = snapshot.measure_of(segment_name)
+    if segment_name is not None:
+        segment_name = SEGMENT_ALIASES.get(segment_name, segment_name)
+        measure = snapshot.measure_of(segment_name)
         if measure is None:
             names = ", ".join(snapshot.segments)
-            _fail(errors, "segment_name", f"must be one of: {names}")
-
-    total_orders = get("total_orders")
-    if total_orders is not None and (type(total_orders) is not int or total_orders < 0):
-        total_orders = _whole_number(total_orders)
-        if total_orders is None or total_orders < 0:
-            _fail(errors, "total_orders", "must be a whole number >= 0")
-            total_orders = None
-
-    # Absent timestamps (the usual as_of) cost no call.
-    last = get("last_order_ts")
-    if last is not None:
-        last = _timestamp(last, "last_order_ts", errors)
-    first = get("first_order_ts")
-    if first is not None:
-        first = _timestamp(first, "first_order_ts", errors)
-    reference = get("as_of")
-    if reference is not None:
-        reference = _timestamp(reference, "as_of", errors)
-
+            errors.append(field_error("segment_name", f"must be one of: {names}"))
     if measure is not None:
         needed = MEASURE_INPUTS[measure]
-        if get(needed) is None:
-            _fail(errors, needed, f"is required for {segment_name}")
+        if getattr(body, needed) is None and needed not in failed:
+            errors.append(field_error(needed, f"is required for {segment_name}"))
 
+    last, first, reference = body.last_order_ts, body.first_order_ts, body.as_of
     if reference is None:
-        reference = make_timestamp((now, False, now.toordinal()))  # now is UTC
+        reference = Timestamp(now, False, now.toordinal())  # now is UTC
     if not errors and (last or first):
-        _check_consistency(total_orders, last, first, reference, errors)
+        _check_consistency(body.total_orders, last, first, reference, errors)
     if errors:
         raise InvalidFields(errors=errors)
 
     return _new_request(
         (
-            customer_id,
-            country,
+            body.customer_id,
+            body.country_code.strip(),
             segment_name,
             measure,
-            total_orders,
+            body.total_orders,
             None if last is None else reference.utc_day - last.utc_day,
             reference.utc,
         )
@@ -158,18 +208,19 @@ def _check_consistency(
     # staging models): a request that breaks them describes no real customer.
     # (Only called with an order timestamp: without one, none can break.)
     if total_orders == 0:
-        _fail(
-            errors,
-            "total_orders",
-            "is 0, but an order timestamp is given: a customer without orders "
-            "has no order timestamps",
+        errors.append(
+            field_error(
+                "total_orders",
+                "is 0, but an order timestamp is given: a customer without "
+                "orders has no order timestamps",
+            )
         )
     if last and first and _before(last, first):
-        _fail(errors, "last_order_ts", "is before first_order_ts")
+        errors.append(field_error("last_order_ts", "is before first_order_ts"))
     if last and _before(reference, last):
-        _fail(errors, "last_order_ts", _AFTER_REFERENCE)
+        errors.append(field_error("last_order_ts", _AFTER_REFERENCE))
     if first and _before(reference, first):
-        _fail(errors, "first_order_ts", _AFTER_REFERENCE)
+        errors.append(field_error("first_order_ts", _AFTER_REFERENCE))
 
 
 _AFTER_REFERENCE = "is after the reference time (as_of, or now when as_of is absent)"
@@ -182,21 +233,9 @@ def _before(a: Timestamp, b: Timestamp) -> bool:
     return a.utc < b.utc
 
 
-def _timestamp(
-    value: Any, field: str, errors: list[dict[str, str]]
-) -> Timestamp | None:
-    if not isinstance(value, str):
-        _fail(errors, field, "must be a string holding an ISO 8601 date or date-time")
-        return None
-    try:
-        return parse_timestamp(value)
-    except InvalidTimestamp as error:
-        _fail(errors, field, str(error))
-        return None
-
-
 def _is_text(value: str) -> bool:
     # JSON may carry lone surrogates ("\\ud800"); they cannot be echoed as UTF-8.
+    # (msgspec refuses them when decoding bytes; the json module does not.)
     if value.isascii():
         return True
     try:
@@ -204,14 +243,3 @@ def _is_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _whole_number(value: Any) -> int | None:
-    """An integer, or an integral finite float such as 15.0; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return None

@@ -7,13 +7,11 @@ from the mart; this module only decides which of them applies.
 
 from __future__ import annotations
 
-from typing import Any
-
+from api.contract import SOURCE_COUNTRY_FALLBACK, SOURCE_SEGMENT, VoucherAnswer
 from api.snapshot import MartSnapshot
-from api.validation import VoucherRequest
+from api.validation import CheckedRequest
 
-SOURCE_SEGMENT = "segment"
-SOURCE_COUNTRY_FALLBACK = "country_fallback"
+__all__ = ["SOURCE_COUNTRY_FALLBACK", "SOURCE_SEGMENT", "choose_voucher"]
 
 
 class UnknownCountry(LookupError):
@@ -25,7 +23,7 @@ class UnknownCountry(LookupError):
         self.covered = covered
 
 
-def choose_voucher(snapshot: MartSnapshot, request: VoucherRequest) -> dict[str, Any]:
+def choose_voucher(snapshot: MartSnapshot, request: CheckedRequest) -> VoucherAnswer:
     """The answer for one customer: segment amount, else the country-wide mode.
 
     `as_of` is the reference instant (an aware UTC datetime) for the encoder to
@@ -48,15 +46,15 @@ def choose_voucher(snapshot: MartSnapshot, request: VoucherRequest) -> dict[str,
         amount = snapshot.country_amount(country)
         source = SOURCE_COUNTRY_FALLBACK
 
-    return {
-        "customer_id": request.customer_id,
-        "country_code": country,
-        "segment_name": segment,
-        "segment_variant": variant,
-        "voucher_amount": amount,
-        "source": source,
-        "total_orders": request.total_orders,
-        "days_since_last_order": days,
-        "as_of": request.reference_at,
-        "built_at": snapshot.built_at_text,
-    }
+    return VoucherAnswer(
+        customer_id=request.customer_id,
+        country_code=country,
+        segment_name=segment,
+        segment_variant=variant,
+        voucher_amount=amount,
+        source=source,
+        total_orders=request.total_orders,
+        days_since_last_order=days,
+        as_of=request.reference_at,
+        built_at=snapshot.built_at_text,
+    )

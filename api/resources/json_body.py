@@ -1,17 +1,20 @@
-"""Reading a JSON object body safely: media type, size limit, strict JSON."""
+"""Reading a JSON object body safely: media type, size limit, strict JSON.
+
+The strict reader behind api.validation's slow path: it says why a body is
+not a JSON object (400) or too large (413). Answers are encoded by
+api.contract.encode.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 import falcon
 import orjson
 
 from api.problems import BodyTooLarge, MalformedBody, NotJson
-from api.timestamps import format_utc
 
 
 def check_headers(req: falcon.Request, limit: int) -> None:
@@ -78,27 +81,6 @@ def decode_object(
     if not isinstance(body, dict):
         raise MalformedBody(detail="The body must be a JSON object.")
     return body
-
-
-def encode_answer(answer: dict[str, Any]) -> bytes:
-    """A flat JSON object as UTF-8 bytes; datetimes as RFC 3339 UTC ('Z').
-
-    orjson, which refuses integers past 64 bits (an echoed customer_id or
-    total_orders can be one): such answers take the json module instead.
-    """
-    try:
-        return orjson.dumps(answer, option=orjson.OPT_UTC_Z)
-    except orjson.JSONEncodeError:
-        return _ENCODER.encode(answer).encode()
-
-
-def _rfc3339(value: Any) -> str:
-    if isinstance(value, datetime):
-        return format_utc(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-_ENCODER = json.JSONEncoder(default=_rfc3339)
 
 
 def _reject_constant(name: str) -> Any:

@@ -15,17 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from api.config import ApiConfig
-from api.openapi import build_openapi
+from api.contract import REQUEST_FIELDS as DECLARED_FIELDS
 from api.snapshot import MartRows
 from dwh.reader import UNREACHABLE, ReadFailed
 from serving.schema import SCHEMA
 
 # No background thread in unit tests: they call store.refresh() themselves.
 TEST_CONFIG = ApiConfig(refresh_seconds=0)
-# The fields of a lookup body, as the OpenAPI document declares them.
-REQUEST_FIELDS = tuple(
-    build_openapi(TEST_CONFIG)["components"]["schemas"]["VoucherRequest"]["properties"]
-)
+# The fields of a lookup body, as api.contract declares them.
+REQUEST_FIELDS = tuple(field.name for field in DECLARED_FIELDS)
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "segment_definitions.csv"
 BUILT_AT = datetime(2025, 1, 1, 3, 0, 0)
 NEW_BUILD = datetime(2025, 2, 1, 4, 0, 0)  # a later build, for swap tests
@@ -48,6 +46,10 @@ CHINA_FALLBACK = 700
 
 with SEED.open(newline="") as _seed:
     _SEED_ROWS = tuple(csv.DictReader(_seed))
+
+
+# The seed's segments, in the order the API lists them (by name).
+SEED_SEGMENT_NAMES = sorted({row["segment_name"] for row in _SEED_ROWS})
 
 
 def seed_definitions() -> tuple[tuple[Any, ...], ...]:

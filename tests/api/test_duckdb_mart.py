@@ -18,7 +18,13 @@ from api.sources import PublishedSource
 from api.store import SnapshotStore
 from dwh.reader import DuckDBReader
 from dwh.version import VERSION, git_commit
-from tests.api.fake_mart import BUILT_AT, NEW_BUILD, mart_rows, write_mart
+from tests.api.fake_mart import (
+    BUILT_AT,
+    NEW_BUILD,
+    SEED_SEGMENT_NAMES,
+    mart_rows,
+    write_mart,
+)
 
 BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
 
@@ -233,7 +239,6 @@ def test_the_api_serves_the_real_duckdb_mart():
     """The pipeline's own output (make test builds it before pytest)."""
     import os
 
-    from api.openapi import SEGMENT_NAMES
     from tests.api.fake_mart import seed_definitions
     from tests.conftest import REPO_ROOT, require
 
@@ -244,7 +249,7 @@ def test_the_api_serves_the_real_duckdb_mart():
     ready = client.simulate_get("/ready")
     assert ready.status_code == 200 and ready.json["status"] == "ready", ready.json
     catalogue = client.simulate_get("/api/segments").json
-    assert [s["segment_name"] for s in catalogue["segments"]] == SEGMENT_NAMES
+    assert [s["segment_name"] for s in catalogue["segments"]] == SEED_SEGMENT_NAMES
     definitions = {
         (
             s["segment_name"],

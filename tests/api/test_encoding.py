@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.resources.json_body import encode_answer
+from api.contract import encode
 from api.timestamps import (
     PARSED_TIMESTAMPS_KEPT,
     TIMESTAMP_PATTERN,
@@ -30,7 +30,7 @@ from api.timestamps import (
 )
 def test_answers_render_instants_as_format_utc_does(instant):
     answer = {"as_of": instant, "voucher_amount": 2640}
-    assert json.loads(encode_answer(answer)) == {
+    assert json.loads(encode(answer)) == {
         "as_of": format_utc(instant),
         "voucher_amount": 2640,
     }
@@ -40,7 +40,7 @@ def test_answers_render_instants_as_format_utc_does(instant):
 def test_integers_past_64_bits_are_echoed_exactly(big):
     instant = datetime(2024, 6, 30, 12, tzinfo=UTC)
     answer = {"customer_id": big, "as_of": instant, "country_code": "Perú"}
-    assert json.loads(encode_answer(answer)) == {
+    assert json.loads(encode(answer)) == {
         "customer_id": big,
         "as_of": "2024-06-30T12:00:00Z",
         "country_code": "Perú",
@@ -48,7 +48,7 @@ def test_integers_past_64_bits_are_echoed_exactly(big):
 
 
 def test_non_ascii_text_is_utf_8_json():
-    encoded = encode_answer({"customer_id": "Señora 李"})
+    encoded = encode({"customer_id": "Señora 李"})
     assert json.loads(encoded.decode("utf-8")) == {"customer_id": "Señora 李"}
 
 

@@ -15,12 +15,17 @@ import pytest
 
 from api.app import create_app
 from api.config import ApiConfig
-from api.openapi import SEGMENT_NAMES
 from api.sources import PublishedSource
 from api.store import SnapshotStore
 from dwh.reader import PostgresReader
 from dwh.settings import PostgresSettings, Target
-from tests.api.fake_mart import NEW_BUILD, mart_rows, seed_definitions, write_mart
+from tests.api.fake_mart import (
+    NEW_BUILD,
+    SEED_SEGMENT_NAMES,
+    mart_rows,
+    seed_definitions,
+    write_mart,
+)
 from tests.conftest import postgres_env, postgres_reachable, require
 
 pytestmark = pytest.mark.postgres
@@ -293,7 +298,7 @@ def test_the_api_serves_the_real_postgres_mart(pipeline_database):
     client = falcon.testing.TestClient(create_app(pipeline_config()))
     assert client.simulate_get("/ready").json["status"] == "ready"
     catalogue = client.simulate_get("/api/segments").json
-    assert [s["segment_name"] for s in catalogue["segments"]] == SEGMENT_NAMES
+    assert [s["segment_name"] for s in catalogue["segments"]] == SEED_SEGMENT_NAMES
     definitions = {
         (
             s["segment_name"],

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.config import ApiConfig
-from api.openapi import SEGMENT_NAMES
 from api.store import SnapshotStore
 from tests.api.fake_mart import (
     PERU_AMOUNTS,
     PERU_FALLBACK,
     SEED_LABELS,
+    SEED_SEGMENT_NAMES,
     TEST_CONFIG,
     InMemorySource,
     mart_rows,
@@ -40,7 +40,7 @@ def test_segments_lists_the_seed_definitions(client):
         for variant in segment["variants"]
     ]
     assert sorted(listed, key=repr) == sorted(seed_definitions(), key=repr)
-    assert [s["segment_name"] for s in body["segments"]] == SEGMENT_NAMES
+    assert [s["segment_name"] for s in body["segments"]] == SEED_SEGMENT_NAMES
     # The seed's words for people, for the page and any client.
     labels = {
         (segment["segment_name"], variant["segment_variant"]): (
