@@ -62,5 +62,5 @@ final as (
 select * from final
 order by
     is_in_scope desc,
-    country,
+    country asc,
     row_count desc

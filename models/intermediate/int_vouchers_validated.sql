@@ -64,7 +64,8 @@ validated as (
                 then 'last_order_at_unparseable'
             when first_order_at_text is not null and first_order_at is null
                 then 'first_order_at_unparseable'
-            when total_orders = 0
+            when
+                total_orders = 0
                 and (last_order_at is not null or first_order_at is not null)
                 then 'orders_dated_but_total_zero'
             when last_order_at < first_order_at
@@ -77,7 +78,10 @@ validated as (
 
 final as (
 
-    select
+    {#- The columns in the order _intermediate__models.yml documents them
+        (is_kept beside the rejection_reason it derives from), not ST06's
+        simple columns first. #}
+    select  -- noqa: ST06
         voucher_id,
         load_id,
         source_file,

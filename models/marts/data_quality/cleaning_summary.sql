@@ -12,8 +12,8 @@ vouchers as (
 outcomes as (
 
     select
-        coalesce(rejection_reason, 'kept') as outcome,
-        is_in_scope
+        is_in_scope,
+        coalesce(rejection_reason, 'kept') as outcome
 
     from vouchers
 
