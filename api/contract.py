@@ -15,7 +15,7 @@ api.validation; segment names come from the mart, never from here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -118,11 +118,6 @@ class VoucherBatch(Struct):
             description="Lookup bodies as POST /api/vouchervalue takes. An item "
             "that is not a valid VoucherRequest is not an error of the batch: "
             "it is answered with its own problem in results.",
-            extra_json_schema={
-                "items": {
-                    "anyOf": [{"$ref": "#/components/schemas/VoucherRequest"}, {}]
-                }
-            },
         ),
     ]
 
@@ -137,8 +132,9 @@ Label = Annotated[
     ),
 ]
 
-SOURCE_SEGMENT = "segment"
-SOURCE_COUNTRY_FALLBACK = "country_fallback"
+# Where an answer's amount comes from.
+Source = Literal["segment", "country_fallback"]
+SOURCE_SEGMENT, SOURCE_COUNTRY_FALLBACK = get_args(Source)
 
 
 class VoucherAnswer(Struct, forbid_unknown_fields=True):
@@ -153,7 +149,7 @@ class VoucherAnswer(Struct, forbid_unknown_fields=True):
     ]
     voucher_amount: int
     source: Annotated[
-        Literal["segment", "country_fallback"],
+        Source,
         Meta(
             description="segment: the mart's amount for the country x segment x "
             "variant; country_fallback: the country-wide most used amount (no "
@@ -162,7 +158,13 @@ class VoucherAnswer(Struct, forbid_unknown_fields=True):
     ]
     total_orders: Count | None
     days_since_last_order: Count | None
-    as_of: Annotated[datetime, Meta(description="The reference time used, UTC.")]
+    as_of: Annotated[
+        datetime,
+        Meta(
+            description="The reference time used, UTC.",
+            extra_json_schema={"format": "date-time"},
+        ),
+    ]
     built_at: Annotated[UtcText, Meta(description="When the mart was built, UTC.")]
 
 
@@ -311,7 +313,15 @@ def components() -> dict[str, Any]:
         schema_hook=schema_hook,
         ref_template="#/components/schemas/{name}",
     )
+    # A batch's items are read one by one (msgspec.Raw), each as a
+    # VoucherRequest; one that is not is refused alone, not the batch.
+    customers = schemas["VoucherBatch"]["properties"]["customers"]
+    customers["items"] = {"anyOf": [{"$ref": _ref("VoucherRequest")}, {}]}
     return schemas
+
+
+def _ref(name: str) -> str:
+    return f"#/components/schemas/{name}"
 
 
 def field_rules() -> dict[str, str]:

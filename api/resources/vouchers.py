@@ -26,7 +26,13 @@ from api.problems import (
 )
 from api.resources.json_body import check_headers, decode_object
 from api.store import SnapshotStore
-from api.validation import check_request, field_error, read_item, read_request
+from api.validation import (
+    check_request,
+    field_error,
+    is_utf8,
+    read_item,
+    read_request,
+)
 from api.vouchers import UnknownCountry, choose_voucher
 
 REFUSED = "refused"  # a batch item answered with a problem
@@ -103,7 +109,7 @@ class VoucherBatchResource:
 def _customers(raw: bytes, limit: int) -> list[Any]:
     """The items of a batch: raw JSON each (msgspec.Raw), or, when the batch
     takes the slow path, decoded values."""
-    if len(raw) <= limit:
+    if len(raw) <= limit and is_utf8(raw):
         try:
             return decode_batch(raw).customers
         except (msgspec.MsgspecError, RecursionError):

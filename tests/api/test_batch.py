@@ -116,6 +116,19 @@ def test_a_body_without_a_list_of_customers_is_422(client, body):
     assert response.json["errors"][0]["field"] == "customers"
 
 
+@pytest.mark.parametrize("where", ["in an item", "beside the list"])
+def test_a_body_that_is_not_utf_8_is_400_as_a_whole(client, where):
+    item = json.dumps(GOOD[0]).encode()
+    if where == "in an item":
+        body = b'{"customers": [' + item[:-1] + b', "x": "\xff"}]}'
+    else:
+        body = b'{"customers": [' + item + b'], "x": "\xff"}'
+    response = client.simulate_post(
+        "/api/vouchervalues", body=body, content_type="application/json"
+    )
+    assert response.status_code == 400, response.text
+
+
 def test_past_the_limits_is_413(make_client):
     small = dataclasses.replace(TEST_CONFIG, max_batch_customers=3)
     client = make_client(small)

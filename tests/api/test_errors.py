@@ -70,8 +70,15 @@ def failing_fields(response) -> set[str]:
         b"[" * 30000 + b"]" * 30000,
         b'{"a":' * 10000 + b"1" + b"}" * 10000,
         b'{"total_orders": ' + b"9" * 5000 + b"}",
+        # Not UTF-8 where no field is read: a valid lookup otherwise.
+        b'{"segment_name": "frequent_segment", "country_code": "Peru", '
+        b'"total_orders": 5, "x": "\xff"}',
+        b'{"\xff": 1, "segment_name": "frequent_segment", "country_code": "Peru", '
+        b'"total_orders": 5}',
+        b'{"segment_name": "frequent_segment", "country_code": "Peru", '
+        b'"total_orders": 5, "x": "\xed\xa0\x80"}',  # an encoded surrogate
     ],
-    ids=lambda body: repr(body[:24]),
+    ids=lambda body: repr(body[:24] + body[-8:]),
 )
 def test_malformed_bodies_are_400(client, body):
     problem = assert_problem(post_raw(client, body), 400)
