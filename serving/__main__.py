@@ -1,4 +1,4 @@
-"""Command line: ``python -m serving {publish,rollback,history}``.
+"""Command line: ``python -m serving {publish,rollback,history,summary}``.
 
 One line per outcome on stderr; errors are one line too, exit code 1 when the
 build is not publishable (or there is nothing to roll back to), 2 for bad
@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dwh import cli
+from dwh.reader import reader_for
 from dwh.settings import Target, resolve_target, serving_settings
 from serving.audit import audit_build
 from serving.publish import history, publish, rollback
+from serving.summary import read_summary, render
 
 PROGRAM = "serving"
 
@@ -78,6 +80,11 @@ def _history(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _summary(arguments: argparse.Namespace) -> int:
+    print(render(read_summary(reader_for(target=arguments.target))))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"python -m {PROGRAM}",
@@ -115,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "history", parents=[common], help="list the published builds, newest first"
     ).set_defaults(command=_history)
+    commands.add_parser(
+        "summary",
+        parents=[common],
+        help="what the published build says: rows kept, the answer per variant",
+    ).set_defaults(command=_summary)
     return parser
 
 
