@@ -123,7 +123,25 @@ test: lint setup setup-spark demo-data
 	$(MAKE) pipeline DBT_TARGET=duckdb
 	$(MAKE) dbt-quality DBT_TARGET=duckdb
 	scripts/with-postgres.sh $(MAKE) pipeline DBT_TARGET=postgres
+	$(MAKE) airflow-test
 	$(BIN)/pytest --durations=30
+
+# Airflow in its own virtualenv (it pins hundreds of libraries the product must
+# not meet), from the committed constraints; `orchestration/airflow/airflow.sh
+# freeze` re-resolves requirements.txt and rewrites them.
+AIRFLOW_VENV := .venv-airflow
+$(AIRFLOW_VENV)/bin/activate: orchestration/airflow/requirements.txt orchestration/airflow/constraints.txt
+	PYTHON=$(PYTHON) orchestration/airflow/airflow.sh setup
+	touch $@
+
+# The DAG's integrity test, then `airflow dags test` of the whole DAG on DuckDB
+# and the demo data, passing and with a failing dbt test (SQLite metadata
+# database, warehouse and dbt target under build/airflow/; no scheduler).
+.PHONY: airflow airflow-test
+airflow: $(AIRFLOW_VENV)/bin/activate
+
+airflow-test: airflow setup demo-data
+	orchestration/airflow/airflow.sh run pytest orchestration/airflow/tests --durations=5
 
 # The dbt project's own hygiene, on the warehouse the last build wrote.
 # dbt-score lints the manifest (thresholds in pyproject's [tool.dbt-score]);
