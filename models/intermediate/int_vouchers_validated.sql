@@ -4,9 +4,25 @@
 
 with
 
-vouchers as (
+-- Only rows of a country in scope are parsed: a filter on literal keys is
+-- pushed below the staging view, so its parsing runs for these rows alone.
+-- (Two imports of the view, each read once, so that no engine materializes
+-- it whole for both.)
+vouchers_in_scope as (
 
     select * from {{ ref('stg_raw__vouchers') }}
+    where country_key in ({{ country_keys_in_scope() }})
+
+),
+
+-- The other rows are rejected for their country alone: no rule needs their
+-- parsed values, so they are not parsed (null); their text is kept.
+vouchers_out_of_scope as (
+
+    select * from {{ ref('stg_raw__vouchers') }}
+    where
+        country_key is null
+        or country_key not in ({{ country_keys_in_scope() }})
 
 ),
 
@@ -16,16 +32,51 @@ countries as (
 
 ),
 
-scoped as (
+in_scope as (
 
     select
-        vouchers.*,
+        vouchers_in_scope.*,
         countries.country_code,
-        countries.country_code is not null as is_in_scope
+        true as is_in_scope
 
-    from vouchers
-    left join countries
-        on vouchers.country_key = countries.country_key
+    from vouchers_in_scope
+    inner join countries
+        on vouchers_in_scope.country_key = countries.country_key
+
+),
+
+-- The staging model's columns in its order, parsed ones null.
+out_of_scope as (
+
+    select
+        voucher_id,
+        load_id,
+        source_file,
+        loaded_at,
+        country_name,
+        country_key,
+        given_at_text,
+        cast(null as {{ dbt.type_timestamp() }}) as given_at,
+        last_order_at_text,
+        cast(null as {{ dbt.type_timestamp() }}) as last_order_at,
+        first_order_at_text,
+        cast(null as {{ dbt.type_timestamp() }}) as first_order_at,
+        total_orders_text,
+        cast(null as {{ dbt.type_int() }}) as total_orders,
+        voucher_amount_text,
+        cast(null as {{ dbt.type_int() }}) as voucher_amount,
+        cast(null as {{ dbt.type_string() }}) as country_code,
+        false as is_in_scope
+
+    from vouchers_out_of_scope
+
+),
+
+scoped as (
+
+    select * from in_scope
+    union all
+    select * from out_of_scope
 
 ),
 
