@@ -9,7 +9,8 @@
 # make publish   publish the last dbt build, only if every node passed, and
 #                print what it answers (python -m serving summary)
 # make rollback  serve the build published before the current one
-# make test      the pipeline on DuckDB and PostgreSQL, then pytest (Spark too)
+# make test      lint, the pipeline on DuckDB and PostgreSQL, dbt-quality, the
+#                Airflow DAG (make airflow-test), then pytest (Spark too)
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
