@@ -135,17 +135,29 @@
     cut to microseconds), and it refuses offsets beyond +-15:59 that the
     default reads (those rare texts take the default's arithmetic). -#}
 {% macro postgres__parse_iso_timestamp(text) -%}
+    {#- Only what a text needs is done to it; the text has a valid shape by
+        then, so past position 16 a Z or a sign can only start an offset and
+        plain substring tests replace regular expressions (most values are
+        naive whole seconds: the check and the cast, nothing else). -#}
+    {%- set tail = 'substring(' ~ text ~ ', 17)' -%}
     {%- set normalised -%}
-        regexp_replace(
-            {{ iso_with_seconds(text) }}, '([.][0-9]{6})[0-9]+', '\1'
-        )
+        case
+            when length({{ text }}) > 26
+                then regexp_replace(
+                    {{ iso_with_seconds(text) }}, '([.][0-9]{6})[0-9]+', '\1'
+                )
+            when substring({{ text }}, 17, 1) in ('Z', '+', '-')
+                then {{ iso_with_seconds(text) }}
+            else {{ text }}
+        end
     {%- endset -%}
     case
         when not ({{ is_iso_timestamp(text) }}) then null
-        when length({{ text }}) <= 16
-            or substring({{ text }}, 17) !~ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+        when right({{ text }}, 1) <> 'Z'
+            and strpos({{ tail }}, '+') = 0
+            and strpos({{ tail }}, '-') = 0
             then cast({{ normalised }} as timestamp)
-        when substring({{ text }}, 17) ~ '(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)$'
+        when {{ tail }} ~ '(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)$'
             then cast({{ normalised }} as timestamptz) at time zone 'UTC'
         else {{ default__parse_iso_timestamp(text) }}
     end
