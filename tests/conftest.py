@@ -4,6 +4,8 @@ The pipeline fixtures run the product the way a user does (``python -m loader``
 then ``dbt build``) against a throw-away DuckDB file or PostgreSQL database.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import subprocess
@@ -90,6 +92,7 @@ class Pipeline:
 
     def __init__(self, target: str, env: Mapping[str, str], work_dir: Path):
         self.target = target
+        self.work_dir = work_dir
         self.env = {
             **os.environ,
             **env,
@@ -113,6 +116,23 @@ class Pipeline:
             )
         return result
 
+    @classmethod
+    def on_duckdb(cls, work_dir: Path) -> Pipeline:
+        """A pipeline writing to a fresh DuckDB file in work_dir."""
+        return cls(
+            "duckdb", {"DUCKDB_PATH": str(work_dir / "warehouse.duckdb")}, work_dir
+        )
+
+    def generate(self, rows: int, seed: int, name: str = "vouchers") -> Path:
+        """`python -m loader generate` into the work dir (once per name)."""
+        path = self.work_dir / f"{name}.parquet"
+        if not path.exists():
+            self.run(
+                str(BIN / "python"), "-m", "loader", "generate",
+                "--rows", str(rows), "--seed", str(seed), "--out", str(path),
+            )  # fmt: skip
+        return path
+
     def load(self, parquet: Path) -> None:
         self.run(str(BIN / "python"), "-m", "loader", "load", str(parquet))
 
@@ -134,9 +154,7 @@ class Pipeline:
 @pytest.fixture
 def duckdb_pipeline(tmp_path: Path) -> Pipeline:
     """A pipeline writing to a fresh DuckDB file under tmp_path."""
-    return Pipeline(
-        "duckdb", {"DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")}, tmp_path
-    )
+    return Pipeline.on_duckdb(tmp_path)
 
 
 def spark_available() -> bool:

@@ -57,13 +57,8 @@ def manifest(manifest_path) -> dict:
 def built(tmp_path_factory) -> Pipeline:
     """A small DuckDB build with dbt's catalog of it (``dbt docs generate``)."""
     work = tmp_path_factory.mktemp("built")
-    pipeline = Pipeline("duckdb", {"DUCKDB_PATH": str(work / "warehouse.duckdb")}, work)
-    parquet = work / "vouchers.parquet"
-    pipeline.run(
-        str(BIN / "python"), "-m", "loader", "generate",
-        "--rows", "2000", "--seed", "3", "--out", str(parquet),
-    )  # fmt: skip
-    pipeline.load(parquet)
+    pipeline = Pipeline.on_duckdb(work)
+    pipeline.load(pipeline.generate(rows=2000, seed=3))
     pipeline.build()
     pipeline.run(str(BIN / "dbt"), "--no-version-check", "docs", "generate")
     return pipeline

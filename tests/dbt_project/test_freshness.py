@@ -26,13 +26,8 @@ ROWS = 2000
 def pipeline(tmp_path_factory) -> Pipeline:
     """A DuckDB warehouse with one small load."""
     work = tmp_path_factory.mktemp("freshness")
-    pipeline = Pipeline("duckdb", {"DUCKDB_PATH": str(work / "warehouse.duckdb")}, work)
-    parquet = work / "vouchers.parquet"
-    pipeline.run(
-        str(BIN / "python"), "-m", "loader", "generate",
-        "--rows", str(ROWS), "--seed", "5", "--out", str(parquet),
-    )  # fmt: skip
-    pipeline.load(parquet)
+    pipeline = Pipeline.on_duckdb(work)
+    pipeline.load(pipeline.generate(rows=ROWS, seed=5))
     return pipeline
 
 
@@ -65,28 +60,24 @@ def freshness(
     return result.returncode, status, result.stdout
 
 
-def test_a_fresh_load_passes(pipeline):
-    age_load(pipeline, days=0)
-    code, status, output = freshness(pipeline)
-    assert (code, status) == (0, "pass"), output
-
-
-def test_a_load_past_the_warning_threshold_warns(pipeline):
-    age_load(pipeline, days=2)
-    code, status, output = freshness(pipeline)
-    assert (code, status) == (0, "warn"), output
-
-
-def test_strict_fails_past_the_warning_threshold(pipeline):
-    age_load(pipeline, days=2)
-    code, status, output = freshness(pipeline, raw_freshness_strict=True)
-    assert (code, status) == (1, "error"), output
-
-
-def test_a_load_past_the_error_threshold_fails(pipeline):
-    age_load(pipeline, days=4)
-    code, status, output = freshness(pipeline)
-    assert (code, status) == (1, "error"), output
+@pytest.mark.parametrize(
+    ("days", "dbt_vars", "expected"),
+    [
+        pytest.param(0, {}, (0, "pass"), id="a fresh load passes"),
+        pytest.param(2, {}, (0, "warn"), id="past the warning threshold warns"),
+        pytest.param(
+            2,
+            {"raw_freshness_strict": True},
+            (1, "error"),
+            id="strict fails past the warning threshold",
+        ),
+        pytest.param(4, {}, (1, "error"), id="past the error threshold fails"),
+    ],
+)
+def test_the_age_of_the_newest_load_decides(pipeline, days, dbt_vars, expected):
+    age_load(pipeline, days=days)
+    code, status, output = freshness(pipeline, **dbt_vars)
+    assert (code, status) == expected, output
 
 
 def test_the_thresholds_are_the_vars(pipeline):

@@ -49,13 +49,9 @@ def run_report(pipeline: Pipeline, out: Path, *args: str) -> str:
 @pytest.fixture(scope="package")
 def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
     work = tmp_path_factory.mktemp("report")
-    warehouse = work / "warehouse.duckdb"
-    pipeline = Pipeline("duckdb", {"DUCKDB_PATH": str(warehouse)}, work)
-    parquet = work / "vouchers.parquet"
-    pipeline.run(
-        str(BIN / "python"), "-m", "loader", "generate",
-        "--rows", "20000", "--seed", "7", "--out", str(parquet),
-    )  # fmt: skip
+    pipeline = Pipeline.on_duckdb(work)
+    warehouse = Path(pipeline.env["DUCKDB_PATH"])
+    parquet = pipeline.generate(rows=20000, seed=7)
     pipeline.load(parquet)
     pipeline.build(COUNTRIES, country_without_rows_severity=EMPTY_COUNTRY_SEVERITY)
     pipeline.publish()

@@ -41,7 +41,6 @@ class Project(Pipeline):
             if path.suffix in (".sql", ".yml"):
                 shutil.copy(path, self.root / "tests" / path.name)
         super().__init__(target, env, work_dir)
-        self.work_dir = work_dir
         self.env["DBT_PROFILES_DIR"] = str(self.root)
 
     def dbt_command(self, *args: str) -> tuple[str, ...]:
@@ -89,15 +88,6 @@ class Project(Pipeline):
         path.write_text(sql)
         return path
 
-    def generate(self, name: str, seed: int) -> Path:
-        path = self.work_dir / f"{name}.parquet"
-        if not path.exists():
-            self.run(
-                str(BIN / "python"), "-m", "loader", "generate",
-                "--rows", str(ROWS), "--seed", str(seed), "--out", str(path),
-            )  # fmt: skip
-        return path
-
     def fresh_api(self) -> falcon.testing.TestClient:
         """An API process started now: it knows only what the warehouse says."""
         config = ApiConfig.from_env({**self.env, "VOUCHER_API_REFRESH_SECONDS": "0"})
@@ -134,7 +124,7 @@ def kill_after(process: subprocess.Popen, marker: str, timeout: float = 300) -> 
 
 def _published(target: str, env: dict[str, str], work: Path) -> Published:
     project = Project(target, env, work)
-    project.load(project.generate("first", seed=11))
+    project.load(project.generate(ROWS, seed=11, name="first"))
     project.dbt("build")
     result = project.serving("publish")
     assert result.returncode == 0, result.stderr

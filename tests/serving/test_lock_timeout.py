@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import fresh_postgres_database, postgres_connection
-from tests.serving.conftest import Project
+from tests.serving.conftest import ROWS, Project
 
 pytestmark = pytest.mark.postgres
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.postgres
 def test_a_reader_left_open_makes_the_build_fail_after_the_lock_timeout(tmp_path):
     env = fresh_postgres_database("voucher_test_locks")
     project = Project("postgres", env, tmp_path)
-    project.load(project.generate("first", seed=21))
+    project.load(project.generate(ROWS, seed=21, name="first"))
     project.dbt("build")
     assert project.serving("publish").returncode == 0
     before = project.served_invocation()

@@ -21,7 +21,7 @@ from api.config import ApiConfig
 from api.sources import source_for
 from api.store import SnapshotStore
 from tests.pipeline import oracle
-from tests.serving.conftest import BIN, Published, kill_after
+from tests.serving.conftest import BIN, ROWS, Published, kill_after
 
 FAILING_MART_TEST = "select * from {{ ref('voucher_segment_modes') }}"
 FAILING_SEED_TEST = "select * from {{ ref('segment_definitions') }}"
@@ -47,7 +47,7 @@ def test_the_fixture_published_its_build(published: Published):
 def test_ready_says_which_data_the_answers_come_from(published: Published):
     project = published.project
     assert current(published) == published.first
-    source = project.generate("first", seed=11)
+    source = project.generate(ROWS, seed=11, name="first")
     build = project.fresh_api().simulate_get("/ready").json["build"]
     assert build["source_file"] == source.name
     # The generator's file, said plainly, and the rows its cleaning kept,
@@ -142,7 +142,7 @@ def test_a_load_after_the_build_started_makes_it_unpublishable(published: Publis
     project = published.project
     before = current(published)
     project.dbt("build")
-    project.load(project.generate("later", seed=12))
+    project.load(project.generate(ROWS, seed=12, name="later"))
     refused = project.serving("publish")
     assert refused.returncode == 1
     assert "a load landed during or after the build" in refused.stderr
@@ -160,7 +160,7 @@ def test_a_load_during_a_build_is_never_published_with_it(published: Published):
             break
     load = project.run_unchecked(
         str(BIN / "python"), "-m", "loader", "load",
-        str(project.generate("during", seed=13)),
+        str(project.generate(ROWS, seed=13, name="during")),
     )  # fmt: skip
     rest = build.stdout.read()
     build.wait(timeout=300)
@@ -184,7 +184,7 @@ def test_a_file_of_epoch_integers_is_refused_and_nothing_changes(
 ):
     project = published.project
     before = current(published)
-    table = pq.read_table(project.generate("first", seed=11))
+    table = pq.read_table(project.generate(ROWS, seed=11, name="first"))
     epoch = pa.array(range(table.num_rows), type=pa.int64())
     bad = tmp_path / "epoch.parquet"
     pq.write_table(table.set_column(0, "timestamp", epoch), bad)
@@ -197,7 +197,7 @@ def test_a_file_of_epoch_integers_is_refused_and_nothing_changes(
 def test_rollback_serves_the_previous_build_within_the_refresh(published: Published):
     project = published.project
     before = current(published)
-    project.load(project.generate("second", seed=14))
+    project.load(project.generate(ROWS, seed=14, name="second"))
     project.dbt("build")
     assert project.serving("publish").returncode == 0
     newest = project.last_invocation()

@@ -23,13 +23,8 @@ COUNTRIES = ("Peru", "Latvia")
 def published(tmp_path_factory) -> Pipeline:
     """A DuckDB warehouse with one published build of two countries."""
     work = tmp_path_factory.mktemp("summary")
-    pipeline = Pipeline("duckdb", {"DUCKDB_PATH": str(work / "warehouse.duckdb")}, work)
-    parquet = work / "vouchers.parquet"
-    pipeline.run(
-        str(BIN / "python"), "-m", "loader", "generate",
-        "--rows", "4000", "--seed", "7", "--out", str(parquet),
-    )  # fmt: skip
-    pipeline.load(parquet)
+    pipeline = Pipeline.on_duckdb(work)
+    pipeline.load(pipeline.generate(rows=4000, seed=7))
     pipeline.build(countries=COUNTRIES)
     pipeline.publish()
     return pipeline
