@@ -42,6 +42,20 @@ def test_pipeline_waits_for_a_healthy_warehouse(compose_config):
     assert pipeline_depends["postgres"]["condition"] == "service_healthy"
 
 
+def test_the_pipeline_runs_the_steps_of_make_pipeline_in_order(compose_config):
+    command = " ".join(compose_config["services"]["pipeline"]["command"])
+    steps = [
+        "loader load",
+        "source freshness",
+        "dbt --no-version-check build",
+        "serving publish",
+        "serving summary",
+    ]
+    positions = [command.find(step) for step in steps]
+    assert -1 not in positions and positions == sorted(positions), command
+    assert command.count("&&") == len(steps) - 1, command
+
+
 def test_api_starts_after_the_pipeline_succeeded(compose_config):
     api = compose_config["services"]["api"]
     assert api["depends_on"]["pipeline"]["condition"] == (
