@@ -176,14 +176,23 @@ class BatchCounts(Struct, forbid_unknown_fields=True):
     refused: Count
 
 
+def schema_ref(name: str) -> str:
+    """Where the OpenAPI document keeps the schema of that name."""
+    return f"#/components/schemas/{name}"
+
+
+# The statuses a batch's customer is refused with: the single route's.
+REFUSED_STATUSES = (400, 404, 422)
+
+
 class BatchResult(Struct, forbid_unknown_fields=True):
     """One customer of a batch: 200 and its answer, or 4xx and its problem."""
 
-    status: Literal[200, 400, 404, 422]
+    status: Literal[(200, *REFUSED_STATUSES)]
     answer: VoucherAnswer | msgspec.UnsetType = msgspec.UNSET
     problem: Annotated[
         dict[str, Any] | msgspec.UnsetType,
-        Meta(extra_json_schema={"$ref": "#/components/schemas/Problem"}),
+        Meta(extra_json_schema={"$ref": schema_ref("Problem")}),
     ] = msgspec.UNSET
 
 
@@ -194,7 +203,7 @@ _ONE_OF_ANSWER_OR_PROBLEM = Meta(
             {"required": ["answer"], "properties": {"status": {"const": 200}}},
             {
                 "required": ["problem"],
-                "properties": {"status": {"enum": [400, 404, 422]}},
+                "properties": {"status": {"enum": list(REFUSED_STATUSES)}},
             },
         ]
     }
@@ -311,17 +320,13 @@ def components() -> dict[str, Any]:
     _, schemas = msgspec.json.schema_components(
         DECLARED,
         schema_hook=schema_hook,
-        ref_template="#/components/schemas/{name}",
+        ref_template=schema_ref("{name}"),
     )
     # A batch's items are read one by one (msgspec.Raw), each as a
     # VoucherRequest; one that is not is refused alone, not the batch.
     customers = schemas["VoucherBatch"]["properties"]["customers"]
-    customers["items"] = {"anyOf": [{"$ref": _ref("VoucherRequest")}, {}]}
+    customers["items"] = {"anyOf": [{"$ref": schema_ref("VoucherRequest")}, {}]}
     return schemas
-
-
-def _ref(name: str) -> str:
-    return f"#/components/schemas/{name}"
 
 
 def field_rules() -> dict[str, str]:

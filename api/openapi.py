@@ -43,7 +43,7 @@ def _problem_response(
         "headers": {**_HEADERS, **(headers or {})},
         "content": {
             "application/problem+json": {
-                "schema": {"$ref": f"#/components/schemas/{schema}"}
+                "schema": {"$ref": contract.schema_ref(schema)}
             }
         },
     }
@@ -54,7 +54,7 @@ def _json_response(description: str, schema: str) -> dict[str, Any]:
         "description": description,
         "headers": _HEADERS,
         "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+            "application/json": {"schema": {"$ref": contract.schema_ref(schema)}}
         },
     }
 
@@ -153,7 +153,7 @@ def build_openapi(
                         "content": {
                             "application/json": {
                                 "schema": {
-                                    "$ref": "#/components/schemas/VoucherRequest"
+                                    "$ref": contract.schema_ref("VoucherRequest")
                                 },
                                 "examples": {"example": {"value": EXAMPLE_REQUEST}},
                             }
@@ -194,7 +194,7 @@ def build_openapi(
                         "required": True,
                         "content": {
                             "application/json": {
-                                "schema": {"$ref": "#/components/schemas/VoucherBatch"},
+                                "schema": {"$ref": contract.schema_ref("VoucherBatch")},
                                 "examples": {
                                     "example": {
                                         "value": {"customers": [EXAMPLE_REQUEST]}
@@ -291,7 +291,7 @@ def build_openapi(
                 "exampleRequest",
                 "The example lookup (a POST /api/vouchervalue body).",
                 "application/json",
-                schema={"$ref": "#/components/schemas/VoucherRequest"},
+                schema={"$ref": contract.schema_ref("VoucherRequest")},
             ),
             "/static/campaign-template.csv": _page_file(
                 "campaignTemplate",
@@ -384,7 +384,7 @@ _REASON = {
     "description": "Why there is no fresh snapshot, as a stable code: "
     + "; ".join(f"`{code}`: {text}" for code, text in REASONS.items()),
 }
-_BUILD = {"anyOf": [{"$ref": "#/components/schemas/Build"}, {"type": "null"}]}
+_BUILD = {"anyOf": [{"$ref": contract.schema_ref("Build")}, {"type": "null"}]}
 _PROBLEM_PROPERTIES = {
     "type": {"type": "string"},
     "title": {"type": "string"},
@@ -401,7 +401,7 @@ def _declared(segments: Mapping[str, str] | None) -> dict[str, Any]:
     if not segments:
         return schemas
     request = schemas["VoucherRequest"]
-    names = [*segments, *(a for a, name in SEGMENT_ALIASES.items() if name in segments)]
+    names = [spelling for name in segments for spelling in _spellings(name)]
     request["properties"]["segment_name"]["enum"] = names
     request["allOf"] = [
         {

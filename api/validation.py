@@ -15,9 +15,10 @@ failing field, not just the first.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Any, NamedTuple, get_args
+from typing import Any, NamedTuple, TypeVar, get_args
 
 import msgspec
 
@@ -27,6 +28,8 @@ from api.problems import InvalidFields, MalformedBody
 from api.resources.json_body import decode_object
 from api.snapshot import MartSnapshot
 from api.timestamps import Timestamp
+
+T = TypeVar("T")
 
 # Which request field feeds which measure (the seed's, as voucher_segment_modes
 # carries it).
@@ -74,20 +77,30 @@ def read_request(raw: bytes, limit: int) -> Read:
     declaration (None in it); a 400 or 413 if it is no JSON object at all.
     check_request does the rest and raises the 422.
     """
-    if len(raw) <= limit and is_utf8(raw):
-        try:
-            return decode_request(raw), []
-        except (msgspec.MsgspecError, RecursionError):
-            pass  # the slow path says exactly what is wrong
+    body = decode_fast(decode_request, raw, limit)
+    if body is not None:
+        return body, []
     return declared_fields(decode_object(raw, limit))
 
 
-def is_utf8(raw: bytes) -> bool:
-    """msgspec skips unknown fields without checking their bytes: a body that
+def decode_fast(decode: Callable[[bytes], T], raw: bytes, limit: int) -> T | None:
+    """One msgspec pass from bytes (decode_request, decode_batch), or None:
+    then the strict reader (json_body.decode_object) and the field-by-field
+    reading say exactly what is wrong.
+
+    msgspec skips unknown fields without checking their bytes, so a body that
     is not UTF-8 is left to the strict reader (a 400), wherever the bad bytes
-    are. ASCII, the usual body, is checked in one pass in C."""
-    if raw.isascii():
-        return True
+    are; ASCII, the usual body, is checked in one pass in C.
+    """
+    if len(raw) > limit or not (raw.isascii() or _is_utf8(raw)):
+        return None
+    try:
+        return decode(raw)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+
+
+def _is_utf8(raw: bytes) -> bool:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -8,7 +8,6 @@ from itertools import chain
 from typing import Any
 
 import falcon
-import msgspec
 
 from api.contract import (
     BatchCounts,
@@ -28,8 +27,8 @@ from api.resources.json_body import check_headers, decode_object
 from api.store import SnapshotStore
 from api.validation import (
     check_request,
+    decode_fast,
     field_error,
-    is_utf8,
     read_item,
     read_request,
 )
@@ -109,11 +108,9 @@ class VoucherBatchResource:
 def _customers(raw: bytes, limit: int) -> list[Any]:
     """The items of a batch: raw JSON each (msgspec.Raw), or, when the batch
     takes the slow path, decoded values."""
-    if len(raw) <= limit and is_utf8(raw):
-        try:
-            return decode_batch(raw).customers
-        except (msgspec.MsgspecError, RecursionError):
-            pass  # the slow path says exactly what is wrong
+    batch = decode_fast(decode_batch, raw, limit)
+    if batch is not None:
+        return batch.customers
     customers = decode_object(raw, limit, _batch_leaves).get("customers")
     if not isinstance(customers, list) or not customers:
         raise InvalidFields(
