@@ -16,9 +16,14 @@ from datetime import datetime
 from typing import NamedTuple
 
 from dwh.errors import OneLineError
-from dwh.origin import ORIGIN_SYNTHETIC
 from dwh.reader import NOT_PUBLISHED, Reader, ReadFailed
-from report.marts import QUERIES, CleaningOutcome, CountryMode, SegmentMode
+from report.marts import (
+    QUERIES,
+    CleaningOutcome,
+    CountryMode,
+    DataSource,
+    SegmentMode,
+)
 from serving.schema import CURRENT_BUILD_VIEW
 
 KEPT = "kept"  # the cleaning_summary outcome of the rows the rules kept
@@ -30,15 +35,12 @@ class NothingPublished(OneLineError):
 
 
 class PublishedBuild(NamedTuple):
-    """The current build's row of the publish log (serving.current_build)."""
+    """Which build is current (serving.current_build); the file it read is
+    the report's DataSource, from the same view."""
 
     publish_id: int
     invocation_id: str
     built_at: datetime
-    source_file: str
-    source_rows: int
-    loaded_at: datetime
-    source_origin: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class Summary:
     """The published build in figures."""
 
     build: PublishedBuild
+    data: DataSource
     rows_in_scope: int
     rows_kept: int
     answers: list[SegmentMode]  # seed order: country, segment, lower bound
@@ -53,7 +56,7 @@ class Summary:
 
     @property
     def rows_loaded(self) -> int:
-        return self.build.source_rows
+        return self.data.source_rows
 
     @property
     def countries(self) -> list[str]:
@@ -74,12 +77,13 @@ def read_summary(reader: Reader) -> Summary:
     """Read the published build's figures, all as of one moment."""
     queries = [
         _BUILD_QUERY,
+        QUERIES["data"],
         QUERIES["cleaning"],
         QUERIES["segment_modes"],
         QUERIES["country_modes"],
     ]
     try:
-        build, cleaning, modes, fallbacks = reader.query_all(queries)
+        build, data, cleaning, modes, fallbacks = reader.query_all(queries)
     except ReadFailed as error:
         if error.code == NOT_PUBLISHED:
             raise NothingPublished(_NOTHING_PUBLISHED) from None
@@ -90,6 +94,7 @@ def read_summary(reader: Reader) -> Summary:
     in_scope = [outcome for outcome in outcomes if outcome.is_in_scope]
     return Summary(
         build=PublishedBuild._make(build[0]),
+        data=DataSource._make(data[0]),
         rows_in_scope=sum(outcome.row_count for outcome in in_scope),
         rows_kept=sum(o.row_count for o in in_scope if o.outcome == KEPT),
         answers=[SegmentMode._make(row) for row in modes],
@@ -99,13 +104,12 @@ def read_summary(reader: Reader) -> Summary:
 
 def render(summary: Summary) -> str:
     """The summary as a few lines of text and one table."""
-    build = summary.build
-    synthetic = build.source_origin == ORIGIN_SYNTHETIC
-    origin = " (synthetic demo data)" if synthetic else ""
+    build, data = summary.build, summary.data
+    origin = " (synthetic demo data)" if data.synthetic else ""
     lines = [
         f"Published build #{build.publish_id} (dbt invocation"
         f" {build.invocation_id}), built {build.built_at:{WHEN}}",
-        f"Data: {build.source_file}{origin}, loaded {build.loaded_at:{WHEN}}",
+        f"Data: {data.source_file}{origin}, loaded {data.loaded_at:{WHEN}}",
         f"Rows: {summary.rows_loaded:,} loaded,"
         f" {summary.rows_in_scope:,} in scope ({', '.join(summary.countries)}),"
         f" {summary.rows_kept:,} kept"

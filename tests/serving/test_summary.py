@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from dwh.reader import DuckDBReader
-from report.marts import CountryMode, SegmentMode
+from report.marts import CountryMode, DataSource, SegmentMode
 from serving.summary import PublishedBuild, Summary, read_summary, render
 from tests.conftest import BIN, REPO_ROOT, Pipeline
 
@@ -136,17 +136,9 @@ def test_nothing_published_is_one_line(tmp_path):
 
 
 def test_a_variant_without_history_names_the_fallback():
-    build = PublishedBuild(
-        3,
-        "abc",
-        datetime(2026, 1, 2, 3, 4, 5),
-        "data.parquet",
-        10,
-        datetime(2026, 1, 2),
-        "file",
-    )
     summary = Summary(
-        build=build,
+        build=PublishedBuild(3, "abc", datetime(2026, 1, 2, 3, 4, 5)),
+        data=DataSource("data.parquet", datetime(2026, 1, 2), 10, "file"),
         rows_in_scope=8,
         rows_kept=6,
         answers=[
