@@ -21,7 +21,7 @@ import duckdb
 import psycopg2
 
 from dwh.settings import Target, postgres_settings
-from loader.load import load_file
+from loader.load import load_paths
 from loader.synthetic import generate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def main() -> None:
         seconds = []
         for _ in range(arguments.repeat):
             started = time.perf_counter()
-            result = load_file(source, Target(target), environ)
+            result = load_paths([source], Target(target), environ=environ, replace=True)
             seconds.append(time.perf_counter() - started)
         best, median = min(seconds), statistics.median(seconds)
         print(

@@ -1,4 +1,4 @@
-"""Command line: ``python -m loader {load,generate,ensure-postgres}``.
+"""Command line: ``python -m loader {load,unload,loads,generate,ensure-postgres}``.
 
 Human-readable progress and the final summary go to stderr, as do errors: one
 line, no traceback, exit code 1 for a bad input file, 2 for bad settings and 3 for
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dwh import cli
 from dwh.settings import Target, postgres_settings, resolve_target
-from loader.load import load_file
+from loader.load import current_loads, load_paths, unload
 from loader.progress import ProgressPrinter
 
 PROGRAM = "loader"
@@ -30,15 +30,73 @@ def _load(arguments: argparse.Namespace) -> int:
     target = resolve_target(arguments.target)
     progress = ProgressPrinter("loaded")
     try:
-        result = load_file(arguments.path, target, on_progress=progress)
+        result = load_paths(
+            arguments.paths, target, replace=arguments.replace, on_progress=progress
+        )
     finally:
         progress.finish()
-    if result.ignored_columns:
-        cli.say(f"note: ignored extra column(s) {', '.join(result.ignored_columns)}")
+    applied = result.applied
+    for skipped in applied.skipped:
+        cli.say(
+            f"skipped {skipped.path}: already loaded as load"
+            f" {skipped.loaded_as.load_id} ({skipped.loaded_as.source_file},"
+            f" same SHA-256)"
+        )
+    for done in applied.written:
+        source = done.pending.source
+        if source.ignored_columns:
+            cli.say(
+                f"note: {source.name}: ignored extra column(s)"
+                f" {', '.join(source.ignored_columns)}"
+            )
+        if len(applied.written) > 1:
+            cli.say(
+                f"loaded {done.row_count:,} rows from {source.name},"
+                f" load_id {done.pending.run.load_id}"
+            )
+    if applied.withdrawn:
+        cli.say(
+            f"withdrew {len(applied.withdrawn)} earlier load(s)"
+            f" ({sum(load.row_count for load in applied.withdrawn):,} rows)"
+        )
+    speed = f"in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)"
+    if len(applied.written) == 1:
+        (done,) = applied.written
+        cli.say(
+            f"loaded {done.row_count:,} rows from {done.pending.source.name} into"
+            f" {target.value} raw.vouchers {speed}, load_id {done.pending.run.load_id}"
+        )
+    elif applied.written:
+        cli.say(
+            f"loaded {len(applied.written)} files, {result.row_count:,} rows, into"
+            f" {target.value} raw.vouchers {speed}"
+        )
+    elif not applied.withdrawn:
+        cli.say("nothing new to load: raw is unchanged")
+    return 0
+
+
+def _unload(arguments: argparse.Namespace) -> int:
+    target = resolve_target(arguments.target)
+    withdrawn = unload(arguments.load, target)
     cli.say(
-        f"loaded {result.row_count:,} rows from {result.source_file} into"
-        f" {target.value} raw.vouchers in {result.seconds:.1f} s"
-        f" ({result.rows_per_second:,.0f} rows/s), load_id {result.load_id}"
+        f"unloaded load {withdrawn.load_id} ({withdrawn.source_file},"
+        f" {withdrawn.row_count:,} rows) from {target.value} raw.vouchers"
+    )
+    return 0
+
+
+def _loads(arguments: argparse.Namespace) -> int:
+    target = resolve_target(arguments.target)
+    loads = current_loads(target)
+    for load in loads:
+        print(
+            f"{load.load_id}  {load.finished_at:%Y-%m-%d %H:%M:%S}"
+            f"  {load.row_count:>12,}  {load.source_file}"
+        )
+    cli.say(
+        f"{len(loads)} current load(s), {sum(load.row_count for load in loads):,}"
+        f" rows in {target.value} raw.vouchers"
     )
     return 0
 
@@ -89,16 +147,44 @@ def _parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser(
         "load",
-        help="replace raw.vouchers with a Parquet file, every column as text",
-        description="Replace raw.vouchers with the rows of a Parquet file, atomically.",
+        help="append Parquet files to raw.vouchers, every column as text",
+        description=(
+            "Append each new file to raw.vouchers as its own load, in one commit:"
+            " all files or none. A file whose SHA-256 a current load has is"
+            " skipped. --replace: raw becomes exactly these files."
+        ),
     )
-    load.add_argument("path", type=Path, metavar="PATH", help="Parquet file to load")
     load.add_argument(
-        "--target",
-        choices=[target.value for target in Target],
-        help="warehouse to load (default: $DBT_TARGET, else duckdb)",
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="Parquet file, folder (its *.parquet* files) or glob",
     )
+    load.add_argument(
+        "--replace",
+        action="store_true",
+        help="withdraw every current load and load exactly these files",
+    )
+    _add_target(load)
     load.set_defaults(command=_load)
+
+    unload_command = commands.add_parser(
+        "unload",
+        help="withdraw one load from raw.vouchers",
+        description=(
+            "Withdraw one current load, atomically: its rows leave raw.vouchers,"
+            " raw.load_log keeps its row with unloaded_at set."
+        ),
+    )
+    unload_command.add_argument(
+        "load", metavar="LOAD", help="load id, or file name of exactly one load"
+    )
+    _add_target(unload_command)
+    unload_command.set_defaults(command=_unload)
+
+    loads = commands.add_parser("loads", help="list the current loads (oldest first)")
+    _add_target(loads)
+    loads.set_defaults(command=_loads)
 
     generate = commands.add_parser(
         "generate",
@@ -116,6 +202,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ensure.set_defaults(command=_ensure_postgres)
     return parser
+
+
+def _add_target(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--target",
+        choices=[target.value for target in Target],
+        help="warehouse (default: $DBT_TARGET, else duckdb)",
+    )
 
 
 def _row_count(text: str) -> int:

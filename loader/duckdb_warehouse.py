@@ -1,15 +1,18 @@
-"""Replace ``raw.vouchers`` in a DuckDB file with one source file's rows.
+"""Append files to ``raw.vouchers`` in a DuckDB file, replace it, or withdraw a load.
 
-The rows go into a new staging table that is swapped in (old table dropped, staging
-renamed) in the same transaction, so until the commit the previous table is what
-everyone sees and a failure or a killed process leaves it as it was (DuckDB
-discards an uncommitted transaction when it reopens the file). DuckDB views bind
-by name, so dbt's staging views keep working across the swap.
+One invocation is one transaction: an append inserts every new file's rows into
+``raw.vouchers``; a replacement writes them into a new staging table that is
+swapped in (old table dropped, staging renamed); an unload deletes one load's
+rows. Until the commit everyone sees the previous rows, and a failure or a
+killed process leaves them as they were (DuckDB discards an uncommitted
+transaction when it reopens the file). DuckDB views bind by name, so dbt's
+staging views keep working across the swap.
 """
 
 import contextlib
 import itertools
 import logging
+import uuid
 from collections.abc import Iterable
 
 import duckdb
@@ -17,17 +20,29 @@ import pyarrow as pa
 
 from dwh.settings import DuckDBSettings
 from loader.errors import WarehouseError, first_line
-from loader.load_run import LoadRun
+from loader.load_run import utc_now
+from loader.plan import (
+    Applied,
+    BatchesOf,
+    CurrentLoad,
+    LoadPlan,
+    PendingLoad,
+    Written,
+    choose_unload,
+)
 from loader.prefetch import Prefetcher
 from loader.raw_schema import (
     BATCH_COLUMNS,
+    CURRENT_LOADS_SQL,
     LOAD_CONSTANT_COLUMNS,
     LOAD_LOG_DDL,
     LOAD_LOG_TABLE,
-    LOAD_LOG_UPGRADE,
+    LOAD_LOG_UPGRADES,
     RAW_SCHEMA,
     STAGING_PREFIX,
+    VOUCHERS_COLUMNS,
     VOUCHERS_TABLE,
+    mark_unloaded_sql,
     quote_identifier,
     vouchers_ddl,
 )
@@ -38,27 +53,72 @@ _INCOMING_VIEW = "_loader_incoming_batches"
 # ~1M rows per INSERT: big enough to keep DuckDB's row groups full, small
 # enough to bound the memory of a 10M-row load.
 _BATCHES_PER_INSERT = 8
+_TARGET = f"{RAW_SCHEMA}.{VOUCHERS_TABLE}"
 
 
-def replace_vouchers(
+def apply_plan(
     settings: DuckDBSettings,
     schema: pa.Schema,
-    batches: Iterable[pa.RecordBatch],
-    run: LoadRun,
-) -> int:
-    """Swap the rows of ``batches`` in as ``raw.vouchers``; return the row count.
+    plan: LoadPlan,
+    batches_of: BatchesOf,
+) -> Applied:
+    """Append the plan's new files to ``raw.vouchers`` (or replace it with
+    them), in one transaction.
 
-    An exception raised while iterating ``batches`` propagates unchanged after the
-    transaction has been rolled back.
+    An exception raised while iterating a file's batches propagates unchanged
+    after the transaction has been rolled back: no file of the plan is loaded.
     """
     connection = _connect(settings)
     try:
         _prepare_schema(connection)
-        return _swap_in(connection, schema, batches, run)
+        return _write(connection, schema, plan, batches_of)
     except duckdb.Error as error:
         raise WarehouseError(f"DuckDB {settings.path}: {first_line(error)}") from None
     finally:
         connection.close()
+
+
+def current_loads(settings: DuckDBSettings) -> list[CurrentLoad]:
+    """The loads raw.vouchers holds, oldest first."""
+    connection = _connect(settings)
+    try:
+        _prepare_schema(connection)
+        return _current(connection)
+    except duckdb.Error as error:
+        raise WarehouseError(f"DuckDB {settings.path}: {first_line(error)}") from None
+    finally:
+        connection.close()
+
+
+def unload(settings: DuckDBSettings, selector: str) -> CurrentLoad:
+    """Withdraw the current load ``selector`` names (its id or file name): its
+    rows leave raw.vouchers and its log row gets ``unloaded_at``, atomically."""
+    connection = _connect(settings)
+    try:
+        _prepare_schema(connection)
+        connection.execute("begin transaction")
+        try:
+            load = choose_unload(_current(connection), selector)
+            connection.execute(
+                f"delete from {_TARGET} where _load_id = ?", [load.load_id]
+            )
+            connection.execute(mark_unloaded_sql("?"), [utc_now(), load.load_id])
+            connection.execute("commit")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                connection.execute("rollback")
+            raise
+        return load
+    except duckdb.Error as error:
+        raise WarehouseError(f"DuckDB {settings.path}: {first_line(error)}") from None
+    finally:
+        connection.close()
+
+
+def _current(connection: duckdb.DuckDBPyConnection) -> list[CurrentLoad]:
+    return [
+        CurrentLoad(*row) for row in connection.execute(CURRENT_LOADS_SQL).fetchall()
+    ]
 
 
 def _connect(settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
@@ -79,7 +139,8 @@ def _connect(settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
 def _prepare_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"create schema if not exists {RAW_SCHEMA}")
     connection.execute(LOAD_LOG_DDL)
-    connection.execute(LOAD_LOG_UPGRADE)
+    for upgrade in LOAD_LOG_UPGRADES:
+        connection.execute(upgrade)
     leftovers = connection.execute(
         "select table_name from duckdb_tables()"
         " where schema_name = ? and starts_with(table_name, ?)",
@@ -95,65 +156,117 @@ def _prepare_schema(connection: duckdb.DuckDBPyConnection) -> None:
         connection.execute(f"drop table {RAW_SCHEMA}.{quote_identifier(name)}")
 
 
-def _swap_in(
+def _write(
     connection: duckdb.DuckDBPyConnection,
     schema: pa.Schema,
-    batches: Iterable[pa.RecordBatch],
-    run: LoadRun,
-) -> int:
-    staging_name = STAGING_PREFIX + run.staging_suffix
-    staging = f"{RAW_SCHEMA}.{quote_identifier(staging_name)}"
-    target = f"{RAW_SCHEMA}.{VOUCHERS_TABLE}"
-    columns = [quote_identifier(name) for name in BATCH_COLUMNS]
+    plan: LoadPlan,
+    batches_of: BatchesOf,
+) -> Applied:
     connection.execute("begin transaction")
     try:
-        connection.execute(vouchers_ddl(staging))
-        insert = (
-            f"insert into {staging}"
-            f" ({', '.join(columns + list(LOAD_CONSTANT_COLUMNS))})"
-            f" select {', '.join(columns)}, ?, ?, ? from {_INCOMING_VIEW}"
-        )
-        constants = [run.source_file, run.load_id, run.started_at]
-        row_count = 0
-        # Decoding the next batches in a thread overlaps with DuckDB's insert.
-        with Prefetcher(batches) as prefetched:
-            incoming = _RememberingIterator(prefetched)
-            while True:
-                # DuckDB keeps every Arrow batch a statement scanned until the
-                # statement ends, so one INSERT per group bounds the memory.
-                group = itertools.islice(incoming, _BATCHES_PER_INSERT)
-                connection.register(
-                    _INCOMING_VIEW, pa.RecordBatchReader.from_batches(schema, group)
-                )
-                try:
-                    (inserted,) = connection.execute(insert, constants).fetchone()
-                except duckdb.Error:
-                    # DuckDB wraps errors raised by the batch iterator; re-raise
-                    # the original so a bad file is reported as such.
-                    if incoming.failure is not None:
-                        raise incoming.failure from None
-                    raise
-                finally:
-                    connection.unregister(_INCOMING_VIEW)
-                if inserted == 0:
-                    break
-                row_count += inserted
-        connection.execute(f"drop table if exists {target}")
-        connection.execute(
-            f"alter table {staging} rename to {quote_identifier(VOUCHERS_TABLE)}"
-        )
-        log_row = run.load_log_row("duckdb", row_count)
-        log_slots = ", ".join(["?"] * len(log_row))
-        connection.execute(
-            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values ({log_slots})",
-            log_row,
-        )
+        current = _current(connection)
+        to_write, skipped = plan.to_write(current)
+        if not to_write and not plan.replace:
+            connection.execute("rollback")
+            return Applied([], skipped, [])
+        # A replacement is written into a new table swapped in at the end
+        # (dropping the old one is cheaper than deleting its rows); an append
+        # goes straight into raw.vouchers.
+        appending = not plan.replace and _has_vouchers(connection)
+        if not appending:
+            into = f"{RAW_SCHEMA}.{quote_identifier(STAGING_PREFIX + uuid.uuid4().hex)}"
+            connection.execute(vouchers_ddl(into))
+        else:
+            into = _TARGET
+        written = [
+            Written(pending, _insert(connection, schema, into, pending, batches_of))
+            for pending in to_write
+        ]
+        withdrawn = [] if appending else current
+        if into != _TARGET:
+            connection.execute(f"drop table if exists {_TARGET}")
+            connection.execute(
+                f"alter table {into} rename to {quote_identifier(VOUCHERS_TABLE)}"
+            )
+        now = utc_now()
+        for load in withdrawn:
+            connection.execute(mark_unloaded_sql("?"), [now, load.load_id])
+        for done in written:
+            log_row = done.pending.run.load_log_row("duckdb", done.row_count)
+            log_slots = ", ".join(["?"] * len(log_row))
+            connection.execute(
+                f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values ({log_slots})",
+                log_row,
+            )
         connection.execute("commit")
     except BaseException:
         # The connection may be what failed; the original error matters more.
         with contextlib.suppress(duckdb.Error):
             connection.execute("rollback")
         raise
+    return Applied(written, skipped, withdrawn)
+
+
+def _has_vouchers(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether raw.vouchers exists with today's columns (an append target)."""
+    columns = [
+        name
+        for (name,) in connection.execute(
+            "select column_name from duckdb_columns()"
+            " where schema_name = ? and table_name = ? order by column_index",
+            [RAW_SCHEMA, VOUCHERS_TABLE],
+        ).fetchall()
+    ]
+    if columns and columns != list(VOUCHERS_COLUMNS):
+        # A table from before the current column contract: replaced, its
+        # loads withdrawn (dbt rebuilds everything from the new rows).
+        log.warning(
+            "recreating raw table with a different shape",
+            extra={"event": "table_recreated", "table": _TARGET},
+        )
+    return columns == list(VOUCHERS_COLUMNS)
+
+
+def _insert(
+    connection: duckdb.DuckDBPyConnection,
+    schema: pa.Schema,
+    into: str,
+    pending: PendingLoad,
+    batches_of: BatchesOf,
+) -> int:
+    """Insert one file's rows into ``into``; return how many."""
+    run = pending.run
+    columns = [quote_identifier(name) for name in BATCH_COLUMNS]
+    insert = (
+        f"insert into {into}"
+        f" ({', '.join(columns + list(LOAD_CONSTANT_COLUMNS))})"
+        f" select {', '.join(columns)}, ?, ?, ? from {_INCOMING_VIEW}"
+    )
+    constants = [run.source_file, run.load_id, run.started_at]
+    row_count = 0
+    # Decoding the next batches in a thread overlaps with DuckDB's insert.
+    with Prefetcher(batches_of(pending)) as prefetched:
+        incoming = _RememberingIterator(prefetched)
+        while True:
+            # DuckDB keeps every Arrow batch a statement scanned until the
+            # statement ends, so one INSERT per group bounds the memory.
+            group = itertools.islice(incoming, _BATCHES_PER_INSERT)
+            connection.register(
+                _INCOMING_VIEW, pa.RecordBatchReader.from_batches(schema, group)
+            )
+            try:
+                (inserted,) = connection.execute(insert, constants).fetchone()
+            except duckdb.Error:
+                # DuckDB wraps errors raised by the batch iterator; re-raise
+                # the original so a bad file is reported as such.
+                if incoming.failure is not None:
+                    raise incoming.failure from None
+                raise
+            finally:
+                connection.unregister(_INCOMING_VIEW)
+            if inserted == 0:
+                break
+            row_count += inserted
     return row_count
 
 

@@ -1,9 +1,9 @@
-"""Load one Parquet file into the active warehouse's ``raw`` schema."""
+"""Load Parquet files into the active warehouse's ``raw`` schema, or withdraw one."""
 
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +16,14 @@ from dwh.settings import (
     spark_settings,
 )
 from loader import duckdb_warehouse, postgres_warehouse, spark_warehouse
-from loader.load_run import LoadRun
-from loader.parquet_source import (
-    TEXT_BATCH_SCHEMA,
-    open_source,
-    sha256_of,
-    text_batches,
+from loader.parquet_source import TEXT_BATCH_SCHEMA
+from loader.plan import (
+    Applied,
+    BatchesOf,
+    CurrentLoad,
+    LoadPlan,
+    PendingLoad,
+    plan_loads,
 )
 
 log = logging.getLogger(__name__)
@@ -29,108 +31,143 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What a finished load did."""
+    """What a finished load invocation did."""
 
-    load_id: str
     target: Target
-    source_file: str
-    row_count: int
+    applied: Applied
     seconds: float
-    ignored_columns: tuple[str, ...]
+    replace: bool
+
+    @property
+    def row_count(self) -> int:
+        """Rows written by this invocation, all files together."""
+        return sum(done.row_count for done in self.applied.written)
+
+    @property
+    def load_id(self) -> str:
+        """The load id of the one file written (for a single-file load)."""
+        (done,) = self.applied.written
+        return done.pending.run.load_id
+
+    @property
+    def load_ids(self) -> list[str]:
+        """The load ids written, in file order."""
+        return [done.pending.run.load_id for done in self.applied.written]
 
     @property
     def rows_per_second(self) -> float:
-        """Throughput of the whole load, validation included."""
+        """Throughput of the whole invocation, validation included."""
         return self.row_count / self.seconds if self.seconds > 0 else 0.0
 
 
-def load_file(
-    path: Path,
+def load_paths(
+    paths: Sequence[str | Path],
     target: Target,
+    *,
+    replace: bool = False,
     environ: Mapping[str, str] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> LoadResult:
-    """Validate ``path``, then replace ``raw.vouchers`` in ``target`` with it.
+    """Load the files ``paths`` name (files, folders, globs) into ``target``.
 
-    Connection settings come from ``environ`` (default: the process environment).
-    ``on_progress`` is called with the rows sent so far and the file's total. Raises
-    ``SourceError`` for a bad file (before the warehouse is touched) and
-    ``WarehouseError`` when the warehouse fails; either way the previous
-    ``raw.vouchers`` is left as it was.
+    Each new file is appended as its own load; a file whose SHA-256 a current
+    load has is skipped; with ``replace`` raw becomes exactly these files. All
+    in one commit. Connection settings come from ``environ`` (default: the
+    process environment). ``on_progress`` is called with the rows sent so far
+    and the total of the files written. Raises ``SourceError`` for a bad file
+    (before the warehouse is touched, or, for damage found while reading, with
+    nothing committed) and ``WarehouseError`` when the warehouse fails; either
+    way raw is left as it was.
     """
     started = time.perf_counter()
-    write = _writer_for(target, environ)
-    source = open_source(path)
-    run = LoadRun(
-        source_file=source.name,
-        source_path=str(path.resolve()),
-        source_sha256=sha256_of(path),
-        source_size_bytes=source.size_bytes,
-        source_origin=source.origin,
-    )
-    log.info(
-        "load started",
-        extra={
-            "event": "load_started",
-            "load_id": run.load_id,
-            "target": target.value,
-            "source": run.source_path,
-            "rows": source.row_count,
-        },
-    )
-    row_count = write(
-        _reporting(text_batches(source), source.row_count, on_progress), run
-    )
-    result = LoadResult(
-        load_id=run.load_id,
-        target=target,
-        source_file=source.name,
-        row_count=row_count,
-        seconds=time.perf_counter() - started,
-        ignored_columns=source.ignored_columns,
-    )
-    log.info(
-        "load finished",
-        extra={
-            "event": "load_finished",
-            "load_id": run.load_id,
-            "rows": row_count,
-            "seconds": round(result.seconds, 3),
-        },
-    )
+    warehouse = _warehouse(target, environ)
+    plan = plan_loads(paths, replace)
+    total = sum(pending.source.row_count for pending in plan.files)
+    sent = [0]
+
+    def batches_of(pending: PendingLoad) -> Iterator[pa.RecordBatch]:
+        log.info(
+            "load started",
+            extra={
+                "event": "load_started",
+                "load_id": pending.run.load_id,
+                "target": target.value,
+                "source": pending.run.source_path,
+                "rows": pending.source.row_count,
+            },
+        )
+        return _reporting(pending.batches(), sent, total, on_progress)
+
+    applied = warehouse.apply_plan(plan, batches_of)
+    result = LoadResult(target, applied, time.perf_counter() - started, replace)
+    for done in applied.written:
+        log.info(
+            "load finished",
+            extra={
+                "event": "load_finished",
+                "load_id": done.pending.run.load_id,
+                "rows": done.row_count,
+            },
+        )
     return result
 
 
-def _writer_for(
-    target: Target, environ: Mapping[str, str] | None
-) -> Callable[[Iterable[pa.RecordBatch], LoadRun], int]:
-    """The warehouse's ``replace_vouchers``, its settings read (and checked) now."""
+def current_loads(
+    target: Target, environ: Mapping[str, str] | None = None
+) -> list[CurrentLoad]:
+    """The loads whose rows raw.vouchers holds, oldest first."""
+    return _warehouse(target, environ).current_loads()
+
+
+def unload(
+    selector: str, target: Target, environ: Mapping[str, str] | None = None
+) -> CurrentLoad:
+    """Withdraw the current load named by its load id or file name, atomically."""
+    withdrawn = _warehouse(target, environ).unload(selector)
+    log.info(
+        "load withdrawn",
+        extra={"event": "unloaded", "load_id": withdrawn.load_id},
+    )
+    return withdrawn
+
+
+@dataclass(frozen=True)
+class _Warehouse:
+    """One warehouse module's operations, its settings read (and checked)."""
+
+    apply_plan: Callable[[LoadPlan, BatchesOf], Applied]
+    current_loads: Callable[[], list[CurrentLoad]]
+    unload: Callable[[str], CurrentLoad]
+
+
+def _warehouse(target: Target, environ: Mapping[str, str] | None) -> _Warehouse:
     if target is Target.DUCKDB:
-        return functools.partial(
-            duckdb_warehouse.replace_vouchers,
-            duckdb_settings(environ),
-            TEXT_BATCH_SCHEMA,
-        )
-    if target is Target.SPARK:
-        return functools.partial(
-            spark_warehouse.replace_vouchers,
-            spark_settings(environ),
-            TEXT_BATCH_SCHEMA,
-        )
-    return functools.partial(
-        postgres_warehouse.replace_vouchers, postgres_settings(environ)
+        module, settings, schema = duckdb_warehouse, duckdb_settings(environ), True
+    elif target is Target.SPARK:
+        module, settings, schema = spark_warehouse, spark_settings(environ), True
+    else:
+        module, settings, schema = postgres_warehouse, postgres_settings(environ), False
+    apply = (
+        functools.partial(module.apply_plan, settings, TEXT_BATCH_SCHEMA)
+        if schema
+        else functools.partial(module.apply_plan, settings)
+    )
+    return _Warehouse(
+        apply,
+        functools.partial(module.current_loads, settings),
+        functools.partial(module.unload, settings),
     )
 
 
 def _reporting(
     batches: Iterable[pa.RecordBatch],
+    sent: list[int],
     total: int,
     on_progress: Callable[[int, int], None] | None,
 ) -> Iterator[pa.RecordBatch]:
-    rows = 0
     for batch in batches:
         yield batch
         # Counted once the warehouse asks for the next batch, i.e. has this one.
-        rows += batch.num_rows
+        sent[0] += batch.num_rows
         if on_progress is not None:
-            on_progress(rows, total)
+            on_progress(sent[0], total)

@@ -35,6 +35,7 @@ class LoadRun:
             self.started_at,
             utc_now(),
             self.source_origin,
+            None,  # unloaded_at: current until --replace or unload withdraws it
         ]
 
     @property

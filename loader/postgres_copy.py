@@ -68,6 +68,9 @@ def copy_into_new_table(
             cursor.execute(
                 f"alter table {table} alter column {column} set default %s", [value]
             )
+        # The planner skips this child for a query on other loads (constraint
+        # exclusion), e.g. dbt's incremental models reading only new loads.
+        cursor.execute(f"alter table {table} add check (_load_id = %s)", [run.load_id])
         columns = ", ".join(quote_identifier(name) for name in BATCH_COLUMNS)
         cursor.copy_expert(
             f"copy {table} ({columns}) from stdin with (format csv, freeze)",

@@ -1,14 +1,17 @@
-"""Replace the rows of ``raw.vouchers`` in PostgreSQL, atomically, with COPY.
+"""Append to ``raw.vouchers`` in PostgreSQL, replace it or withdraw a load, with COPY.
 
-``raw.vouchers`` is a parent table that holds no rows itself; the loaded rows live
-in child tables that inherit from it. A load COPYs the file into new staging
-tables, one per parallel COPY stream, each in its own connection, and then in one
-short transaction drops the previous children, attaches the new ones and writes
-``raw.load_log``. So:
+``raw.vouchers`` is a parent table that holds no rows itself; each load's rows
+live in its own child tables that inherit from it (checked to hold that load id
+alone, so a query on other loads skips them). An invocation COPYs each new file
+into new staging tables, one per parallel COPY stream, each in its own
+connection, and then in one short transaction attaches them all (on
+``--replace`` after dropping every previous child) and writes
+``raw.load_log``; an unload drops one load's children. So:
 
 - until that commit every reader sees the previous rows, and a bad file, a
   killed process or a lost server leave them untouched (staging tables a killed
   load leaves behind are dropped by the next load);
+- appending or withdrawing a load never rewrites another load's rows;
 - the parent keeps its identity, so the views dbt builds on ``raw.vouchers``
   survive a reload (a drop-and-rename swap would break them: PostgreSQL views
   bind to a table's identity, not its name);
@@ -28,7 +31,15 @@ from psycopg2 import sql
 
 from dwh.settings import PostgresSettings
 from loader.errors import WarehouseError, first_line
-from loader.load_run import LoadRun
+from loader.load_run import LoadRun, utc_now
+from loader.plan import (
+    Applied,
+    BatchesOf,
+    CurrentLoad,
+    LoadPlan,
+    Written,
+    choose_unload,
+)
 from loader.postgres_copy import (
     CopyCancelled,
     copy_into_new_table,
@@ -37,14 +48,16 @@ from loader.postgres_copy import (
 )
 from loader.prefetch import Prefetcher
 from loader.raw_schema import (
+    CURRENT_LOADS_SQL,
     LOAD_LOG_DDL,
     LOAD_LOG_TABLE,
-    LOAD_LOG_UPGRADE,
+    LOAD_LOG_UPGRADES,
     LOADED_PREFIX,
     RAW_SCHEMA,
     SOURCE_COLUMNS,
     STAGING_PREFIX,
     VOUCHERS_TABLE,
+    mark_unloaded_sql,
     quote_identifier,
     vouchers_ddl,
 )
@@ -106,30 +119,39 @@ def ensure_database(settings: PostgresSettings) -> bool:
     return True
 
 
-def replace_vouchers(
-    settings: PostgresSettings,
-    batches: Iterable[pa.RecordBatch],
-    run: LoadRun,
-) -> int:
-    """Replace the rows of ``raw.vouchers`` with ``batches``; return the row count.
+def apply_plan(
+    settings: PostgresSettings, plan: LoadPlan, batches_of: BatchesOf
+) -> Applied:
+    """Append the plan's new files to ``raw.vouchers`` (or replace its rows
+    with them), committed in one transaction.
 
-    An exception raised while iterating ``batches`` propagates unchanged after
-    the new rows have been discarded.
+    An exception raised while iterating a file's batches propagates unchanged
+    after every new table has been discarded: no file of the plan is loaded.
     """
     ensure_database(settings)
     control = _connect(settings, settings.database)
-    staging = [
-        f"{STAGING_PREFIX}{run.staging_suffix}_{stream}"
-        for stream in range(COPY_STREAMS)
-    ]
+    staging: list[str] = []
     swapped = False
     try:
         _lock_loads(control, settings)
-        _prepare(control)
-        row_count = _copy_in_parallel(settings, staging, batches, run)
-        _swap(control, staging, run, row_count)
+        recreated = _prepare(control)
+        current = _current(control)
+        to_write, skipped = plan.to_write(current)
+        if not to_write and not plan.replace:
+            return Applied([], skipped, [])
+        written = []
+        for pending in to_write:
+            tables = [
+                f"{STAGING_PREFIX}{pending.run.staging_suffix}_{stream}"
+                for stream in range(COPY_STREAMS)
+            ]
+            staging += tables
+            rows = _copy_in_parallel(settings, tables, batches_of(pending), pending.run)
+            written.append(Written(pending, rows))
+        withdrawn = current if plan.replace or recreated else []
+        _swap(control, written, withdrawn)
         swapped = True
-        return row_count
+        return Applied(written, skipped, withdrawn)
     except psycopg2.Error as error:
         raise WarehouseError(
             f"PostgreSQL {settings.describe()}: {first_line(error)}"
@@ -138,6 +160,54 @@ def replace_vouchers(
         if not swapped:
             _drop_quietly(control, staging)
         control.close()  # also releases the advisory lock
+
+
+def current_loads(settings: PostgresSettings) -> list[CurrentLoad]:
+    """The loads raw.vouchers holds, oldest first."""
+    ensure_database(settings)
+    control = _connect(settings, settings.database)
+    try:
+        _lock_loads(control, settings)
+        _prepare(control)
+        return _current(control)
+    except psycopg2.Error as error:
+        raise WarehouseError(
+            f"PostgreSQL {settings.describe()}: {first_line(error)}"
+        ) from None
+    finally:
+        control.close()
+
+
+def unload(settings: PostgresSettings, selector: str) -> CurrentLoad:
+    """Withdraw the current load ``selector`` names (its id or file name): its
+    child tables are dropped and its log row gets ``unloaded_at``, atomically."""
+    ensure_database(settings)
+    control = _connect(settings, settings.database)
+    try:
+        _lock_loads(control, settings)
+        _prepare(control)
+        load = choose_unload(_current(control), selector)
+        with control.cursor() as cursor:
+            cursor.execute(f"set local lock_timeout = '{_LOCK_TIMEOUT}'")
+            suffix = load.load_id.replace("-", "")
+            for name in _children(cursor):
+                if name.startswith(f"{LOADED_PREFIX}{suffix}_"):
+                    cursor.execute(f"drop table {RAW_SCHEMA}.{quote_identifier(name)}")
+            cursor.execute(mark_unloaded_sql("%s"), [utc_now(), load.load_id])
+        control.commit()
+        return load
+    except psycopg2.Error as error:
+        raise WarehouseError(
+            f"PostgreSQL {settings.describe()}: {first_line(error)}"
+        ) from None
+    finally:
+        control.close()
+
+
+def _current(control: psycopg2.extensions.connection) -> list[CurrentLoad]:
+    with control.cursor() as cursor:
+        cursor.execute(CURRENT_LOADS_SQL)
+        return [CurrentLoad(*row) for row in cursor.fetchall()]
 
 
 def _connect(
@@ -168,13 +238,16 @@ def _lock_loads(
         )
 
 
-def _prepare(control: psycopg2.extensions.connection) -> None:
-    """Create the raw schema, the log and the parent; drop leftover staging."""
+def _prepare(control: psycopg2.extensions.connection) -> bool:
+    """Create the raw schema, the log and the parent; drop leftover staging.
+
+    True if the parent was (re)created, which drops any rows it had."""
     control.autocommit = False
     with control.cursor() as cursor:
         cursor.execute(f"create schema if not exists {RAW_SCHEMA}")
         cursor.execute(LOAD_LOG_DDL)
-        cursor.execute(LOAD_LOG_UPGRADE)
+        for upgrade in LOAD_LOG_UPGRADES:
+            cursor.execute(upgrade)
         for name in _tables_named(cursor, STAGING_PREFIX):
             log.warning(
                 "dropping staging table left by an interrupted load",
@@ -198,6 +271,7 @@ def _prepare(control: psycopg2.extensions.connection) -> None:
         if existing != _EXPECTED_COLUMNS:
             cursor.execute(vouchers_ddl(_PARENT))
     control.commit()
+    return existing != _EXPECTED_COLUMNS
 
 
 def _copy_in_parallel(
@@ -242,35 +316,51 @@ def _copy_in_parallel(
 
 def _swap(
     control: psycopg2.extensions.connection,
-    staging: list[str],
-    run: LoadRun,
-    row_count: int,
+    written: list[Written],
+    withdrawn: list[CurrentLoad],
 ) -> None:
-    """In one transaction: drop the old children, attach the new, log the load."""
+    """In one transaction: drop the withdrawn loads' children (all of them on a
+    replacement), attach the new ones, log it all."""
     with control.cursor() as cursor:
         cursor.execute(f"set local lock_timeout = '{_LOCK_TIMEOUT}'")
-        cursor.execute(
-            "select child.relname from pg_inherits"
-            " join pg_class as child on child.oid = pg_inherits.inhrelid"
-            " where pg_inherits.inhparent = %s::regclass",
-            [_PARENT],
-        )
-        for (old,) in cursor.fetchall():
-            cursor.execute(f"drop table {RAW_SCHEMA}.{quote_identifier(old)}")
-        # The parent is meant to stay empty; clear rows written to it directly.
-        cursor.execute(f"truncate only {_PARENT}")
-        for stream, name in enumerate(staging):
-            table = f"{RAW_SCHEMA}.{quote_identifier(name)}"
-            loaded = f"{LOADED_PREFIX}{run.staging_suffix}_{stream}"
-            cursor.execute(f"alter table {table} inherit {_PARENT}")
-            cursor.execute(f"alter table {table} rename to {quote_identifier(loaded)}")
-        log_row = run.load_log_row("postgres", row_count)
-        log_slots = ", ".join(["%s"] * len(log_row))
-        cursor.execute(
-            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values ({log_slots})",
-            log_row,
-        )
+        if withdrawn:
+            for old in _children(cursor):
+                cursor.execute(f"drop table {RAW_SCHEMA}.{quote_identifier(old)}")
+            # The parent is meant to stay empty; clear rows written to it directly.
+            cursor.execute(f"truncate only {_PARENT}")
+        now = utc_now()
+        for load in withdrawn:
+            cursor.execute(mark_unloaded_sql("%s"), [now, load.load_id])
+        for done in written:
+            run = done.pending.run
+            for stream in range(COPY_STREAMS):
+                table = quote_identifier(
+                    f"{STAGING_PREFIX}{run.staging_suffix}_{stream}"
+                )
+                loaded = f"{LOADED_PREFIX}{run.staging_suffix}_{stream}"
+                cursor.execute(f"alter table {RAW_SCHEMA}.{table} inherit {_PARENT}")
+                cursor.execute(
+                    f"alter table {RAW_SCHEMA}.{table}"
+                    f" rename to {quote_identifier(loaded)}"
+                )
+            log_row = run.load_log_row("postgres", done.row_count)
+            log_slots = ", ".join(["%s"] * len(log_row))
+            cursor.execute(
+                f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values ({log_slots})",
+                log_row,
+            )
     control.commit()
+
+
+def _children(cursor: psycopg2.extensions.cursor) -> list[str]:
+    """The child tables of raw.vouchers: the current loads' rows."""
+    cursor.execute(
+        "select child.relname from pg_inherits"
+        " join pg_class as child on child.oid = pg_inherits.inhrelid"
+        " where pg_inherits.inhparent = %s::regclass",
+        [_PARENT],
+    )
+    return [name for (name,) in cursor.fetchall()]
 
 
 def _tables_named(cursor: psycopg2.extensions.cursor, prefix: str) -> list[str]:

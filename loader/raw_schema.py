@@ -132,15 +132,20 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# raw.vouchers' load metadata columns and their DDL, after the source columns.
+_METADATA_DDL: Final = {
+    "_source_file": "text not null",
+    "_source_row_number": "bigint not null",
+    "_load_id": "text not null",
+    "_loaded_at": "timestamp not null",
+}
+VOUCHERS_COLUMNS: Final[tuple[str, ...]] = (*SOURCE_COLUMNS, *_METADATA_DDL)
+
+
 def vouchers_ddl(qualified_table: str) -> str:
     """``create table`` for a vouchers table: source columns as text + metadata."""
     columns = [f"{quote_identifier(name)} text" for name in SOURCE_COLUMNS]
-    columns += [
-        "_source_file text not null",
-        "_source_row_number bigint not null",
-        "_load_id text not null",
-        "_loaded_at timestamp not null",
-    ]
+    columns += [f"{name} {ddl}" for name, ddl in _METADATA_DDL.items()]
     body = ",\n    ".join(columns)
     return f"create table {qualified_table} (\n    {body}\n)"
 
@@ -156,11 +161,29 @@ create table if not exists {RAW_SCHEMA}.{LOAD_LOG_TABLE} (
     row_count bigint not null,
     started_at timestamp not null,
     finished_at timestamp not null,
-    source_origin text default 'file'
+    source_origin text default 'file',
+    unloaded_at timestamp
 )
 """
-# A load log written before source_origin existed gets it (DuckDB, PostgreSQL).
-LOAD_LOG_UPGRADE: Final = (
+# A load log written before these columns existed gets them (DuckDB, PostgreSQL).
+LOAD_LOG_UPGRADES: Final = (
     f"alter table {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
-    " add column if not exists source_origin text default 'file'"
+    " add column if not exists source_origin text default 'file'",
+    f"alter table {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
+    " add column if not exists unloaded_at timestamp",
 )
+# The loads whose rows raw.vouchers holds (loader.plan.CurrentLoad's fields),
+# oldest first. --replace and unload set unloaded_at; no log row is deleted.
+CURRENT_LOADS_SQL: Final = (
+    "select load_id, source_file, source_sha256, row_count, finished_at"
+    f" from {RAW_SCHEMA}.{LOAD_LOG_TABLE} where unloaded_at is null"
+    " order by finished_at, load_id"
+)
+
+
+def mark_unloaded_sql(placeholder: str) -> str:
+    """``update`` of raw.load_log withdrawing one load (params: time, load id)."""
+    return (
+        f"update {RAW_SCHEMA}.{LOAD_LOG_TABLE} set unloaded_at = {placeholder}"
+        f" where load_id = {placeholder} and unloaded_at is null"
+    )

@@ -1,15 +1,19 @@
-"""Replace ``raw.vouchers`` in a Spark warehouse (a local session, Hive metastore).
+"""Append to ``raw.vouchers`` in a Spark warehouse (a local session, Hive
+metastore), replace it, or withdraw a load.
 
 Spark has no multi-statement transactions, so the swap is a metadata change:
 
-1. the text batches are written by pyarrow as Parquet into a new folder of
-   the warehouse (streamed: memory stays bounded whatever the file's size);
+1. each new file's text batches are written by pyarrow as Parquet into a new
+   folder of the warehouse (streamed: memory stays bounded whatever the size);
 2. an external table ``raw._vouchers_loaded_<load id>`` is declared over it;
-3. ``raw.vouchers`` is replaced by a view of that table in one metastore
-   update, and only then are the previous tables and their files dropped.
+3. ``raw.vouchers`` is replaced by a view, the union of the current loads'
+   tables, in one metastore update; only then are withdrawn loads' tables and
+   files dropped and ``raw.load_log`` rewritten (a Parquet table has no UPDATE).
 
 Until step 3 every reader sees the previous rows; a bad file or a failure
-removes the new folder and leaves them untouched. dbt's staging view reads the
+removes the new folders and leaves them untouched. (A process killed between
+step 3 and the log's rewrite leaves the log behind the view: the next load does
+not know the newest files and loads them again.) dbt's staging view reads the
 ``raw.vouchers`` view by name, so it keeps working across loads.
 
 The session settings are the ones ``profiles.yml`` gives dbt-spark, so both
@@ -23,15 +27,23 @@ import contextlib
 import logging
 import shutil
 from collections.abc import Iterable, Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dwh.settings import SparkSettings
-from loader.errors import WarehouseError, first_line
-from loader.load_run import LoadRun
+from loader.errors import OneLineError, WarehouseError, first_line
+from loader.load_run import LoadRun, utc_now
+from loader.plan import (
+    Applied,
+    BatchesOf,
+    CurrentLoad,
+    LoadPlan,
+    Written,
+    choose_unload,
+)
 from loader.raw_schema import (
     LOAD_LOG_TABLE,
     LOADED_PREFIX,
@@ -55,8 +67,14 @@ _VOUCHERS_SCHEMA = pa.schema(
 _LOAD_LOG_COLUMNS = (
     "load_id string, target string, source_file string, source_path string,"
     " source_sha256 string, source_size_bytes bigint, row_count bigint,"
-    " started_at timestamp, finished_at timestamp, source_origin string"
+    " started_at timestamp, finished_at timestamp, source_origin string,"
+    " unloaded_at timestamp"
 )
+_SPARK_TYPES = {
+    pa.string(): "string",
+    pa.int64(): "bigint",
+    pa.timestamp("us", tz="UTC"): "timestamp",
+}
 
 
 def spark_session(settings: SparkSettings):
@@ -80,40 +98,185 @@ def session_over(settings: SparkSettings) -> Iterator:
         spark.stop()
 
 
-def replace_vouchers(
-    settings: SparkSettings,
-    schema: pa.Schema,
-    batches: Iterable[pa.RecordBatch],
-    run: LoadRun,
-) -> int:
-    """Swap the rows of ``batches`` in as ``raw.vouchers``; return the row count.
+def apply_plan(
+    settings: SparkSettings, schema: pa.Schema, plan: LoadPlan, batches_of: BatchesOf
+) -> Applied:
+    """Append the plan's new files to ``raw.vouchers`` (or replace it with
+    them); the view swap is the one step that makes them visible.
 
-    An exception raised while iterating ``batches`` propagates unchanged after
-    the new folder has been removed.
+    An exception raised while iterating a file's batches propagates unchanged
+    after the new folders have been removed: no file of the plan is loaded.
     """
-    table = LOADED_PREFIX + run.staging_suffix
-    folder = settings.loads_dir / table
-    try:
-        row_count = _write_parquet(folder, schema, batches, run)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    with _warehouse_session(settings) as spark:
+        log_rows = _log_rows(spark)
+        current = _current(log_rows)
+        to_write, skipped = plan.to_write(current)
+        if not to_write and not plan.replace:
+            return Applied([], skipped, [])
+        written: list[Written] = []
+        try:
+            for pending in to_write:
+                table = _table_of(pending.run.load_id)
+                folder = settings.loads_dir / table
+                rows = _write_parquet(folder, schema, batches_of(pending), pending.run)
+                spark.sql(
+                    f"create table {RAW_SCHEMA}.{table} using parquet"
+                    f" location '{folder.resolve().as_uri()}'"
+                )
+                written.append(Written(pending, rows))
+            withdrawn = current if plan.replace else []
+            kept = [load.load_id for load in current if load not in withdrawn]
+            # The swap: one metastore update. Everything before it can fail
+            # harmlessly.
+            _point_view(spark, [*kept, *(done.pending.run.load_id for done in written)])
+        except BaseException:
+            for pending in to_write:
+                _drop_load(spark, settings, pending.run.load_id)
+            raise
+        _forget(spark, settings, withdrawn)
+        now = utc_now()
+        _write_log(
+            spark,
+            [_withdrawn_row(row, withdrawn, now) for row in log_rows]
+            + [
+                done.pending.run.load_log_row("spark", done.row_count)
+                for done in written
+            ],
+        )
+        return Applied(written, skipped, withdrawn)
+
+
+def current_loads(settings: SparkSettings) -> list[CurrentLoad]:
+    """The loads raw.vouchers holds, oldest first."""
+    with _warehouse_session(settings) as spark:
+        return _current(_log_rows(spark))
+
+
+def unload(settings: SparkSettings, selector: str) -> CurrentLoad:
+    """Withdraw the current load ``selector`` names (its id or file name): the
+    view stops reading it in one metastore update, then its table goes."""
+    with _warehouse_session(settings) as spark:
+        log_rows = _log_rows(spark)
+        current = _current(log_rows)
+        load = choose_unload(current, selector)
+        _point_view(spark, [other.load_id for other in current if other != load])
+        _forget(spark, settings, [load])
+        now = utc_now()
+        _write_log(spark, [_withdrawn_row(row, [load], now) for row in log_rows])
+        return load
+
+
+@contextlib.contextmanager
+def _warehouse_session(settings: SparkSettings) -> Iterator:
+    """A session with raw and its log in place; Spark errors become one line."""
     try:
         spark = spark_session(settings)
     except Exception as error:
-        shutil.rmtree(folder, ignore_errors=True)
         raise WarehouseError(f"cannot start Spark: {first_line(error)}") from None
     try:
-        _swap_in(spark, settings, table, folder, run, row_count)
+        spark.sql(f"create database if not exists {RAW_SCHEMA}")
+        spark.sql(
+            f"create table if not exists {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
+            f" ({_LOAD_LOG_COLUMNS}) using parquet"
+        )
+        columns = spark.table(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}").columns
+        for name, kind in (("source_origin", "string"), ("unloaded_at", "timestamp")):
+            if name not in columns:  # a load log written before the column existed
+                spark.sql(
+                    f"alter table {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
+                    f" add columns ({name} {kind})"
+                )
+        yield spark
+    except (OneLineError, KeyboardInterrupt):
+        raise
     except Exception as error:
-        if not _is_current(spark, table):
-            with contextlib.suppress(Exception):
-                spark.sql(f"drop table if exists {RAW_SCHEMA}.{table}")
-            shutil.rmtree(folder, ignore_errors=True)
         raise WarehouseError(f"Spark: {first_line(error)}") from None
     finally:
         spark.stop()
-    return row_count
+
+
+def _table_of(load_id: str) -> str:
+    return LOADED_PREFIX + load_id.replace("-", "")
+
+
+def _log_rows(spark) -> list[list[object]]:
+    """raw.load_log's rows, in its column order (collected: it is small)."""
+    names = [part.split()[0] for part in _LOAD_LOG_COLUMNS.split(",")]
+    frame = spark.table(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}").select(*names)
+    return [list(row) for row in frame.collect()]
+
+
+def _current(log_rows: list[list[object]]) -> list[CurrentLoad]:
+    names = [part.split()[0] for part in _LOAD_LOG_COLUMNS.split(",")]
+    rows = [dict(zip(names, row, strict=True)) for row in log_rows]
+    current = [
+        CurrentLoad(
+            row["load_id"],
+            row["source_file"],
+            row["source_sha256"],
+            row["row_count"],
+            row["finished_at"],
+        )
+        for row in rows
+        if row["unloaded_at"] is None
+    ]
+    return sorted(current, key=lambda load: (load.finished_at, load.load_id))
+
+
+def _withdrawn_row(
+    row: list[object], withdrawn: list[CurrentLoad], now: datetime
+) -> list[object]:
+    if row[0] in {load.load_id for load in withdrawn} and row[-1] is None:
+        return [*row[:-1], now]
+    return row
+
+
+def _write_log(spark, rows: list[list[object]]) -> None:
+    """Rewrite raw.load_log with ``rows`` (a Parquet table has no UPDATE)."""
+    frame = spark.createDataFrame(
+        [tuple(row) for row in rows], schema=_LOAD_LOG_COLUMNS
+    )
+    frame.write.mode("overwrite").insertInto(
+        f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}", overwrite=True
+    )
+
+
+def _point_view(spark, load_ids: list[str]) -> None:
+    """``raw.vouchers`` becomes the union of these loads' tables."""
+    if load_ids:
+        body = " union all ".join(
+            f"select * from {RAW_SCHEMA}.{_table_of(load_id)}" for load_id in load_ids
+        )
+    else:
+        columns = ", ".join(
+            f"cast(null as {_SPARK_TYPES[field.type]}) as `{field.name}`"
+            for field in _VOUCHERS_SCHEMA
+        )
+        body = f"select {columns} where 1 = 0"
+    spark.sql(f"create or replace view {RAW_SCHEMA}.{VOUCHERS_TABLE} as {body}")
+
+
+def _forget(spark, settings: SparkSettings, withdrawn: list[CurrentLoad]) -> None:
+    """Drop the withdrawn loads' tables and folders, and any folder a killed
+    load left behind (one no table reads)."""
+    for load in withdrawn:
+        _drop_load(spark, settings, load.load_id)
+    tables = {
+        row.tableName
+        for row in spark.sql(f"show tables in {RAW_SCHEMA}").collect()
+        if row.tableName.startswith(LOADED_PREFIX)
+    }
+    if settings.loads_dir.exists():
+        for folder in settings.loads_dir.iterdir():
+            if folder.name not in tables:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _drop_load(spark, settings: SparkSettings, load_id: str) -> None:
+    table = _table_of(load_id)
+    with contextlib.suppress(Exception):
+        spark.sql(f"drop table if exists {RAW_SCHEMA}.{table}")
+    shutil.rmtree(settings.loads_dir / table, ignore_errors=True)
 
 
 def _write_parquet(
@@ -145,52 +308,3 @@ def _with_load_columns(
             pa.repeat(loaded_at, rows),
         ]
         yield pa.RecordBatch.from_arrays(columns, schema=_VOUCHERS_SCHEMA)
-
-
-def _swap_in(
-    spark, settings: SparkSettings, table: str, folder: Path, run: LoadRun, rows: int
-) -> None:
-    spark.sql(f"create database if not exists {RAW_SCHEMA}")
-    previous = [
-        row.tableName
-        for row in spark.sql(f"show tables in {RAW_SCHEMA}").collect()
-        if row.tableName.startswith(LOADED_PREFIX) and row.tableName != table
-    ]
-    spark.sql(
-        f"create table {RAW_SCHEMA}.{table} using parquet"
-        f" location '{folder.resolve().as_uri()}'"
-    )
-    # The swap: one metastore update. Everything before it can fail harmlessly.
-    spark.sql(
-        f"create or replace view {RAW_SCHEMA}.{VOUCHERS_TABLE}"
-        f" as select * from {RAW_SCHEMA}.{table}"
-    )
-    for name in previous:
-        spark.sql(f"drop table if exists {RAW_SCHEMA}.{name}")
-    # Every other folder: the previous loads', and any a killed load left.
-    for other in settings.loads_dir.iterdir():
-        if other != folder:
-            shutil.rmtree(other, ignore_errors=True)
-    spark.sql(
-        f"create table if not exists {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
-        f" ({_LOAD_LOG_COLUMNS}) using parquet"
-    )
-    if "source_origin" not in spark.table(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}").columns:
-        # A load log written before source_origin existed.
-        spark.sql(
-            f"alter table {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
-            " add columns (source_origin string)"
-        )
-    spark.createDataFrame(
-        [tuple(run.load_log_row("spark", rows))],
-        schema=_LOAD_LOG_COLUMNS,
-    ).write.insertInto(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}")
-
-
-def _is_current(spark, table: str) -> bool:
-    """Whether raw.vouchers already reads ``table`` (the swap went through)."""
-    try:
-        plan = spark.sql(f"show create table {RAW_SCHEMA}.{VOUCHERS_TABLE}")
-        return table in plan.collect()[0][0]
-    except Exception:
-        return False

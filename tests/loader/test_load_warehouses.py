@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import loader.load
+import loader.plan
 from dwh.settings import Target
 from loader.errors import SourceError
-from loader.load import load_file
+from loader.load import load_paths
 from loader.load_run import utc_now
 from loader.parquet_source import sha256_of
 from loader.raw_schema import LOAD_LOG_DDL
@@ -69,13 +69,13 @@ def previous_rows(path: Path) -> list[tuple]:
 def test_round_trip_keeps_every_value_as_text(
     warehouse: Warehouse, sample_file: Path
 ) -> None:
-    load_file(sample_file, Target(warehouse.target))
+    load_paths([sample_file], Target(warehouse.target), replace=True)
     assert warehouse.vouchers() == SAMPLE_TEXT
 
 
 def test_columns_and_metadata(warehouse: Warehouse, sample_file: Path) -> None:
     before = utc_now()
-    result = load_file(sample_file, Target(warehouse.target))
+    result = load_paths([sample_file], Target(warehouse.target), replace=True)
     after = utc_now()
 
     columns = warehouse.query(
@@ -107,8 +107,8 @@ def test_columns_and_metadata(warehouse: Warehouse, sample_file: Path) -> None:
 def test_load_log_records_each_load(
     warehouse: Warehouse, sample_file: Path, other_file: Path
 ) -> None:
-    first = load_file(other_file, Target(warehouse.target))
-    second = load_file(sample_file, Target(warehouse.target))
+    first = load_paths([other_file], Target(warehouse.target), replace=True)
+    second = load_paths([sample_file], Target(warehouse.target), replace=True)
     log = warehouse.query(
         "select load_id, target, source_file, source_path, source_sha256,"
         " source_size_bytes, row_count, started_at, finished_at"
@@ -129,32 +129,40 @@ def test_the_load_log_says_whether_a_file_is_the_generators_demo_data(
 ) -> None:
     demo = tmp_path / "demo.parquet"
     generate(demo, rows=50, seed=3)
-    load_file(sample_file, Target(warehouse.target))
-    load_file(demo, Target(warehouse.target))
+    load_paths([sample_file], Target(warehouse.target), replace=True)
+    load_paths([demo], Target(warehouse.target), replace=True)
     origins = warehouse.query(
         "select source_file, source_origin from raw.load_log order by started_at"
     )
     assert origins == [("sample.parquet", "file"), ("demo.parquet", "synthetic")]
 
 
-def test_a_load_log_from_before_source_origin_gets_the_column(
+def test_a_load_log_from_before_source_origin_gets_the_columns(
     warehouse: Warehouse, sample_file: Path
 ) -> None:
-    # raw.load_log as the loader wrote it before it recorded the origin.
-    old_ddl = LOAD_LOG_DDL.replace(",\n    source_origin text default 'file'", "")
+    # raw.load_log as the loader wrote it before it recorded the origin and
+    # withdrawals.
+    old_ddl = LOAD_LOG_DDL.replace(
+        ",\n    source_origin text default 'file',\n    unloaded_at timestamp", ""
+    )
     assert "source_origin" not in old_ddl
+    assert "unloaded_at" not in old_ddl
     warehouse.query("create schema if not exists raw")
     warehouse.query(old_ddl)
     warehouse.query(
         "insert into raw.load_log values ('old-load', 'duckdb', 'old.parquet',"
         " '/old.parquet', 'ab', 1, 1, '2018-01-01', '2018-01-01')"
     )
-    load_file(sample_file, Target(warehouse.target))
+    load_paths([sample_file], Target(warehouse.target), replace=True)
     origins = warehouse.query(
         "select load_id, source_origin from raw.load_log order by started_at"
     )
     assert origins[0] == ("old-load", "file")
     assert origins[1][1] == "file"
+    # The old load was withdrawn by the replacement, and the log says so.
+    assert warehouse.query(
+        "select load_id from raw.load_log where unloaded_at is null"
+    ) == [(origins[1][0],)]
 
 
 def test_loading_the_same_file_twice_keeps_one_copy(
@@ -173,8 +181,8 @@ def test_loading_the_same_file_twice_keeps_one_copy(
 def test_a_new_file_replaces_the_previous_one(
     warehouse: Warehouse, sample_file: Path, other_file: Path
 ) -> None:
-    load_file(other_file, Target(warehouse.target))
-    result = load_file(sample_file, Target(warehouse.target))
+    load_paths([other_file], Target(warehouse.target), replace=True)
+    result = load_paths([sample_file], Target(warehouse.target), replace=True)
     assert warehouse.vouchers() == SAMPLE_TEXT
     warehouse.assert_one_load(result.load_id)
 
@@ -218,7 +226,7 @@ def test_a_bad_file_fails_in_one_line_and_keeps_the_previous_load(
     kind: str,
 ) -> None:
     bad = _bad_files(tmp_path, sample_file)[kind]
-    previous = load_file(other_file, Target(warehouse.target))
+    previous = load_paths([other_file], Target(warehouse.target), replace=True)
 
     result = run_cli(["load", str(bad)], warehouse.env)
 
@@ -237,8 +245,8 @@ def test_a_failure_mid_load_keeps_the_previous_load(
     other_file: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    previous = load_file(other_file, Target(warehouse.target))
-    real_batches = loader.load.text_batches
+    previous = load_paths([other_file], Target(warehouse.target), replace=True)
+    real_batches = loader.plan.text_batches
     sent = []
 
     def failing_batches(source, **_: object) -> Iterator[pa.RecordBatch]:
@@ -248,9 +256,9 @@ def test_a_failure_mid_load_keeps_the_previous_load(
             if len(sent) == 2:
                 raise SourceError("simulated failure after two batches")
 
-    monkeypatch.setattr(loader.load, "text_batches", failing_batches)
+    monkeypatch.setattr(loader.plan, "text_batches", failing_batches)
     with pytest.raises(SourceError, match="simulated failure"):
-        load_file(sample_file, Target(warehouse.target))
+        load_paths([sample_file], Target(warehouse.target), replace=True)
 
     assert sent == [2, 2]  # the warehouse had taken rows before the failure
     assert warehouse.vouchers() == previous_rows(other_file)
@@ -261,11 +269,11 @@ def test_a_failure_mid_load_keeps_the_previous_load(
 # kill it or cut its connection while the new rows are half written.
 PAUSING_LOAD = """
 import pathlib, sys, time
-import loader.load
+import loader.plan
 from tests.conftest import REPO_ROOT
 from loader.__main__ import main
 
-real_batches = loader.load.text_batches
+real_batches = loader.plan.text_batches
 
 def pausing_batches(source, **_):
     for number, batch in enumerate(real_batches(source, batch_rows=2)):
@@ -275,7 +283,7 @@ def pausing_batches(source, **_):
             while not pathlib.Path(sys.argv[2]).exists():
                 time.sleep(0.02)
 
-loader.load.text_batches = pausing_batches
+loader.plan.text_batches = pausing_batches
 sys.exit(main(["load", sys.argv[1]]))
 """
 
@@ -319,7 +327,7 @@ def _wait_for_copy(warehouse: Warehouse) -> None:
 def test_a_killed_load_keeps_the_previous_load(
     warehouse: Warehouse, tmp_path: Path, sample_file: Path, other_file: Path
 ) -> None:
-    load_file(other_file, Target(warehouse.target))
+    load_paths([other_file], Target(warehouse.target), replace=True)
     process = _start_pausing_load(warehouse, sample_file, tmp_path / "never")
     try:
         os.kill(process.pid, signal.SIGKILL)
@@ -334,7 +342,7 @@ def test_a_killed_load_keeps_the_previous_load(
             time.sleep(0.05)
     assert warehouse.vouchers() == previous_rows(other_file)
     # ... and the next load works and leaves nothing behind.
-    result = load_file(sample_file, Target(warehouse.target))
+    result = load_paths([sample_file], Target(warehouse.target), replace=True)
     assert warehouse.vouchers() == SAMPLE_TEXT
     warehouse.assert_one_load(result.load_id)
 
@@ -344,7 +352,7 @@ def test_a_killed_load_keeps_the_previous_load(
 def test_losing_the_database_mid_load_keeps_the_previous_load(
     warehouse: Warehouse, tmp_path: Path, sample_file: Path, other_file: Path
 ) -> None:
-    load_file(other_file, Target(warehouse.target))
+    load_paths([other_file], Target(warehouse.target), replace=True)
     flag = tmp_path / "resume"
     process = _start_pausing_load(warehouse, sample_file, flag)
     try:
@@ -366,7 +374,7 @@ def test_leftover_staging_tables_are_dropped(
 ) -> None:
     warehouse.query("create schema if not exists raw")
     warehouse.query("create table raw._vouchers_staging_deadbeef_0 (x integer)")
-    result = load_file(sample_file, Target(warehouse.target))
+    result = load_paths([sample_file], Target(warehouse.target), replace=True)
     assert warehouse.leftover_tables() == []
     warehouse.assert_one_load(result.load_id)
 
@@ -375,13 +383,13 @@ def test_views_on_raw_vouchers_survive_a_reload(
     warehouse: Warehouse, sample_file: Path, other_file: Path
 ) -> None:
     # dbt's staging models are views on raw.vouchers; a reload must not break them.
-    load_file(other_file, Target(warehouse.target))
+    load_paths([other_file], Target(warehouse.target), replace=True)
     warehouse.query("create schema loader_test_views")
     warehouse.query(
         "create view loader_test_views.voucher_count as"
         " select count(*) as n from raw.vouchers"
     )
-    load_file(sample_file, Target(warehouse.target))
+    load_paths([sample_file], Target(warehouse.target), replace=True)
     assert warehouse.query("select n from loader_test_views.voucher_count") == [
         (len(SAMPLE_TEXT),)
     ]
@@ -392,12 +400,12 @@ def test_a_raw_table_of_an_older_shape_is_replaced(
 ) -> None:
     warehouse.query("create schema if not exists raw")
     warehouse.query("create table raw.vouchers (id integer)")
-    load_file(sample_file, Target(warehouse.target))
+    load_paths([sample_file], Target(warehouse.target), replace=True)
     assert warehouse.vouchers() == SAMPLE_TEXT
 
 
 def test_loaded_at_is_utc(warehouse: Warehouse, sample_file: Path) -> None:
-    load_file(sample_file, Target(warehouse.target))
+    load_paths([sample_file], Target(warehouse.target), replace=True)
     ((loaded_at,),) = warehouse.query("select max(_loaded_at) from raw.vouchers")
     drift = abs(
         (utc_naive(loaded_at) - datetime.now(UTC).replace(tzinfo=None)).total_seconds()
@@ -410,12 +418,12 @@ def test_loaded_at_is_utc(warehouse: Warehouse, sample_file: Path) -> None:
 def test_rows_written_to_the_parent_table_do_not_survive_a_load(
     warehouse: Warehouse, sample_file: Path, other_file: Path
 ) -> None:
-    load_file(other_file, Target(warehouse.target))
+    load_paths([other_file], Target(warehouse.target), replace=True)
     warehouse.query(
         "insert into raw.vouchers (_source_file, _source_row_number,"
         " _load_id, _loaded_at) values ('stray', 0, 'stray', now())"
     )
-    result = load_file(sample_file, Target(warehouse.target))
+    result = load_paths([sample_file], Target(warehouse.target), replace=True)
     assert warehouse.vouchers() == SAMPLE_TEXT
     warehouse.assert_one_load(result.load_id)
 
@@ -427,7 +435,7 @@ def test_a_concurrent_load_is_refused_in_one_line(
 ) -> None:
     import psycopg2
 
-    previous = load_file(other_file, Target(warehouse.target))
+    previous = load_paths([other_file], Target(warehouse.target), replace=True)
     env = warehouse.env
     holder = psycopg2.connect(
         host=env["PGHOST"],

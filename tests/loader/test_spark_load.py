@@ -11,7 +11,7 @@ import pytest
 
 from dwh.settings import Target, spark_settings
 from loader.errors import SourceError
-from loader.load import load_file
+from loader.load import load_paths
 from tests.conftest import require_spark, spark_rows
 from tests.loader.helpers import SAMPLE_TEXT, corrupt_last_row_group
 
@@ -35,7 +35,7 @@ def loaded_tables(env: dict[str, str]) -> list[str]:
 
 
 def test_a_load_keeps_every_value_as_text_with_its_metadata(spark_env, sample_file):
-    result = load_file(sample_file, Target.SPARK, spark_env)
+    result = load_paths([sample_file], Target.SPARK, environ=spark_env, replace=True)
 
     assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
     assert spark_rows(
@@ -49,10 +49,10 @@ def test_a_load_keeps_every_value_as_text_with_its_metadata(spark_env, sample_fi
 def test_a_new_load_replaces_the_previous_one_and_all_other_files(
     spark_env, sample_file, other_file
 ):
-    first = load_file(other_file, Target.SPARK, spark_env)
+    first = load_paths([other_file], Target.SPARK, environ=spark_env, replace=True)
     # What a load killed while writing leaves: a folder and no table.
     (spark_settings(spark_env).loads_dir / "_vouchers_loaded_killed").mkdir()
-    second = load_file(sample_file, Target.SPARK, spark_env)
+    second = load_paths([sample_file], Target.SPARK, environ=spark_env, replace=True)
 
     assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
     suffix = second.load_id.replace("-", "")
@@ -64,11 +64,11 @@ def test_a_new_load_replaces_the_previous_one_and_all_other_files(
 
 
 def test_a_broken_file_keeps_the_previous_load(spark_env, tmp_path, sample_file):
-    previous = load_file(sample_file, Target.SPARK, spark_env)
+    previous = load_paths([sample_file], Target.SPARK, environ=spark_env, replace=True)
     broken = corrupt_last_row_group(tmp_path)
 
     with pytest.raises(SourceError):
-        load_file(broken, Target.SPARK, spark_env)
+        load_paths([broken], Target.SPARK, environ=spark_env, replace=True)
 
     assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
     suffix = previous.load_id.replace("-", "")
