@@ -240,6 +240,14 @@ class Build(Struct):
         ),
     ]
     synthetic: Annotated[bool, Meta(description="source_origin is synthetic")]
+    load_count: Annotated[
+        Count,
+        Meta(
+            description="How many loaded files the build read; source_file, "
+            "source_sha256, loaded_at and source_origin are the newest one's, "
+            "source_rows counts all of them."
+        ),
+    ]
     rows_kept: Annotated[
         Count, Meta(description="Rows of the countries served that the cleaning kept.")
     ]

@@ -80,7 +80,7 @@ class MartRows:
 
 # Columns added to serving.current_build after its first version, with what
 # a build published before them is taken to have.
-_ADDED_COLUMN_DEFAULTS = {"source_origin": "file"}
+_ADDED_COLUMN_DEFAULTS = {"source_origin": "file", "load_count": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,7 @@ class PublishedBuild:
     source_rows: int
     loaded_at: datetime
     source_origin: str  # "synthetic": the generator's demo data; else "file"
+    load_count: int  # loads the build read; source_* name the newest
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> PublishedBuild:
@@ -123,6 +124,7 @@ class PublishedBuild:
             "loaded_at": format_utc(_as_utc(self.loaded_at)),
             "source_origin": self.source_origin,
             "synthetic": self.source_origin == ORIGIN_SYNTHETIC,
+            "load_count": int(self.load_count),
         }
 
 

@@ -13,8 +13,9 @@ row) names. ``serving.publish_log`` has one row per published build. So:
 
 Before copying anything the warehouse itself must agree with the audit: the
 build in run_results.json is the latest dbt invocation that started here
-(``audit.dbt_invocations``, written by the on-run-start hook), and raw still
-holds the load that build started on.
+(``audit.build_starts``, written by the on-run-start hook), and raw has not
+changed since that build started (no load, no unload). The loads the build
+read are recorded in ``serving.published_loads``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ from serving.schema import (
     LOAD_LOG_TABLE,
     LOG_TABLE,
     PUBLISH_LOG_DDL,
-    PUBLISH_LOG_UPGRADE,
+    PUBLISH_LOG_UPGRADES,
+    PUBLISHED_LOADS_DDL,
+    PUBLISHED_LOADS_TABLE,
     SCHEMA,
 )
 
@@ -85,7 +88,7 @@ def publish(
     with _transaction(target, settings, environ) as session:
         _prepare(session)
         started = _check_invocation(session, build)
-        load = _check_raw_load(session, started)
+        loads = _check_raw_loads(session, started)
         current = _current(session)
         if current is not None and current[1] == build.invocation_id:
             return PublishResult(current[0], build.invocation_id, False, {})
@@ -106,7 +109,7 @@ def publish(
             "built_at": started["started_at"],
             "build_finished_at": _naive_utc(build.finished_at),
             "published_at": now,
-            **load,
+            **_load_columns(loads),
             "row_counts": json.dumps(row_counts, sort_keys=True),
             "models_passed": build.passed.get("model", 0),
             "seeds_passed": build.passed.get("seed", 0),
@@ -120,6 +123,11 @@ def publish(
             f" values ({', '.join(['?'] * len(entry))})",
             list(entry.values()),
         )
+        for load in loads:
+            session.run(
+                f"insert into {PUBLISHED_LOADS_TABLE} values (?, ?, ?, ?, ?, ?)",
+                [publish_id, *load[:5]],
+            )
         _point_at(session, publish_id)
         _forget_old_builds(session, build.relations, settings.keep_builds, now)
         if target is Target.POSTGRES:
@@ -198,24 +206,26 @@ def history(target: Target, settings: ServingSettings, environ=None) -> list[dic
 def _prepare(session: Session) -> None:
     session.run(f"create schema if not exists {SCHEMA}")
     session.run(PUBLISH_LOG_DDL)
-    session.run(PUBLISH_LOG_UPGRADE)
+    for upgrade in PUBLISH_LOG_UPGRADES:
+        session.run(upgrade)
+    session.run(PUBLISHED_LOADS_DDL)
     session.run(CURRENT_DDL)
     if _columns(session, *CURRENT_BUILD_VIEW.split(".")) != list(CURRENT_BUILD_COLUMNS):
         session.run(CURRENT_BUILD_DDL)
 
 
 def _check_invocation(session: Session, build: AuditedBuild) -> dict[str, Any]:
-    """The build's row of audit.dbt_invocations; it must be the latest one."""
+    """The build's row of audit.build_starts; it must be the latest one."""
     if not _exists(session, INVOCATIONS_TABLE):
         raise NotPublishable(
             f"this warehouse has no {INVOCATIONS_TABLE}: the build in"
             " run_results.json did not run here"
         )
     rows = session.rows(
-        f"select invocation_id, command, started_at, raw_load_id"
+        f"select invocation_id, command, started_at, raw_changed_at"
         f" from {INVOCATIONS_TABLE} order by started_at desc limit 1"
     )
-    fields = ("invocation_id", "command", "started_at", "raw_load_id")
+    fields = ("invocation_id", "command", "started_at", "raw_changed_at")
     latest = dict(zip(fields, rows[0], strict=True))
     if latest["invocation_id"] != build.invocation_id:
         known = session.rows(
@@ -236,30 +246,44 @@ def _check_invocation(session: Session, build: AuditedBuild) -> dict[str, Any]:
     return latest
 
 
-def _check_raw_load(session: Session, started: dict[str, Any]) -> dict[str, Any]:
-    """The raw load the build read, which must still be the one raw holds: its
-    publish-log columns."""
-    # A load logged before the loader recorded the origin was a file's.
-    origin = (
-        "source_origin"
-        if "source_origin" in _columns(session, *LOAD_LOG_TABLE.split("."))
-        else "'file'"
-    )
+def _check_raw_loads(
+    session: Session, started: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The loads raw holds, which must be the ones the build read (raw has not
+    changed since it started): load id, file, SHA-256, rows, loaded at and
+    origin of each, oldest first."""
     rows = session.rows(
         f"select load_id, source_file, source_sha256, row_count, finished_at,"
-        f" coalesce({origin}, 'file') from {LOAD_LOG_TABLE}"
-        " order by finished_at desc limit 1"
+        f" coalesce(source_origin, 'file') from {LOAD_LOG_TABLE}"
+        " where unloaded_at is null order by finished_at, load_id"
     )
-    if not rows or started["raw_load_id"] is None:
+    if not rows or started["raw_changed_at"] is None:
         raise NotPublishable("raw holds no load: load a file and build first")
-    load = dict(zip(LOAD_COLUMNS, rows[0], strict=True))
-    if load["load_id"] != started["raw_load_id"]:
+    (changed_at,) = session.rows(
+        f"select max(coalesce(unloaded_at, finished_at)) from {LOAD_LOG_TABLE}"
+    )[0]
+    if changed_at != started["raw_changed_at"]:
         raise NotPublishable(
-            f"a load landed during or after the build: it started on load"
-            f" {started['raw_load_id']}, raw now holds {load['load_id']}"
-            f" ({load['source_file']}); run `dbt build` again"
+            f"raw changed during or after the build (a load or an unload at"
+            f" {changed_at:%Y-%m-%d %H:%M:%S}; newest load {rows[-1][0]},"
+            f" {rows[-1][1]}); run `dbt build` again"
         )
-    return load
+    return rows
+
+
+def _load_columns(loads: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The publish log's LOAD_COLUMNS: the newest load, and all loads' rows."""
+    newest = loads[-1]
+    values = (
+        newest[0],
+        newest[1],
+        newest[2],
+        sum(load[3] for load in loads),
+        newest[4],
+        newest[5],
+        len(loads),
+    )
+    return dict(zip(LOAD_COLUMNS, values, strict=True))
 
 
 def _current(session: Session) -> tuple[int, str] | None:

@@ -14,7 +14,9 @@ CURRENT_TABLE = f"{SCHEMA}.current_publish"
 # The current build's row of the publish log, for the API's /ready.
 CURRENT_BUILD_VIEW = f"{SCHEMA}.current_build"
 HISTORY_SUFFIX = "__history"
-INVOCATIONS_TABLE = "audit.dbt_invocations"
+INVOCATIONS_TABLE = "audit.build_starts"
+# Every load each published build read (publish_id, then LOADS_COLUMNS).
+PUBLISHED_LOADS_TABLE = f"{SCHEMA}.published_loads"
 LOAD_LOG_TABLE = "raw.load_log"
 
 PUBLISH_LOG_DDL = f"""
@@ -41,16 +43,31 @@ create table if not exists {LOG_TABLE} (
     warnings integer not null,
     rolled_back_at timestamp,
     discarded_at timestamp,
-    source_origin varchar default 'file'
+    source_origin varchar default 'file',
+    load_count bigint default 1
 )
 """
-# A publish log written before source_origin existed gets it.
-PUBLISH_LOG_UPGRADE = (
+# A publish log written before these columns existed gets them.
+PUBLISH_LOG_UPGRADES = (
     f"alter table {LOG_TABLE}"
-    " add column if not exists source_origin varchar default 'file'"
+    " add column if not exists source_origin varchar default 'file'",
+    f"alter table {LOG_TABLE} add column if not exists load_count bigint default 1",
 )
+PUBLISHED_LOADS_DDL = f"""
+create table if not exists {PUBLISHED_LOADS_TABLE} (
+    publish_id bigint not null,
+    load_id varchar not null,
+    source_file varchar not null,
+    source_sha256 varchar not null,
+    row_count bigint not null,
+    loaded_at timestamp not null,
+    primary key (publish_id, load_id)
+)
+"""
 CURRENT_DDL = f"create table if not exists {CURRENT_TABLE} (publish_id bigint not null)"
-# The publish log's columns about the raw load a build read.
+# The publish log's columns about the raw loads a build read: the newest
+# load's id, file, SHA-256 and time, the rows of all of them, the newest's
+# origin, and how many loads.
 LOAD_COLUMNS = (
     "load_id",
     "source_file",
@@ -58,6 +75,7 @@ LOAD_COLUMNS = (
     "source_rows",
     "loaded_at",
     "source_origin",
+    "load_count",
 )
 # What /ready and /api/segments say about the build they serve.
 CURRENT_BUILD_COLUMNS = (

@@ -1,5 +1,6 @@
--- Every in-scope row is either kept or rejected with a reason: in scope =
--- kept + rejected, counted from staging independently of the rule model.
+-- Every in-scope row is either kept or rejected with a reason, load by load:
+-- in scope = kept + rejected, counted from staging independently of the rule
+-- model (a load missing on either side fails too).
 with
 
 countries as (
@@ -10,33 +11,52 @@ countries as (
 
 staged as (
 
-    select count(*) as row_count
+    select
+        vouchers.load_id,
+        count(*) as row_count
+
     from {{ ref('stg_raw__vouchers') }} as vouchers
     inner join countries
         on vouchers.country_key = countries.country_key
+    group by vouchers.load_id
 
 ),
 
+-- Each kept voucher has one row per measure: one measure counts each once.
 kept as (
 
-    select count(distinct voucher_id) as row_count
-    from {{ ref('int_vouchers_segmented') }}
+    select
+        load_id,
+        sum(voucher_count) as row_count
+
+    from {{ ref('int_voucher_measure_counts') }}
+    where measure = 'total_orders'
+    group by load_id
 
 ),
 
 rejected as (
 
-    select count(*) as row_count
+    select
+        load_id,
+        count(*) as row_count
+
     from {{ ref('rejected_vouchers') }}
+    group by load_id
 
 )
 
 select
-    staged.row_count as in_scope_rows,
-    kept.row_count as kept_rows,
-    rejected.row_count as rejected_rows
+    staged.load_id,
+    coalesce(staged.row_count, 0) as in_scope_rows,
+    coalesce(kept.row_count, 0) as kept_rows,
+    coalesce(rejected.row_count, 0) as rejected_rows
 
 from staged
-cross join kept
-cross join rejected
-where staged.row_count <> kept.row_count + rejected.row_count
+full outer join kept
+    on staged.load_id = kept.load_id
+full outer join rejected
+    on coalesce(staged.load_id, kept.load_id) = rejected.load_id
+where
+    coalesce(staged.row_count, 0)
+    <> coalesce(kept.row_count, 0) + coalesce(rejected.row_count, 0)

@@ -12,8 +12,12 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA_FILE = REPO_ROOT.parent / "shared" / "data" / "data.parquet.gzip"
@@ -133,8 +137,35 @@ class Pipeline:
             )  # fmt: skip
         return path
 
-    def load(self, parquet: Path) -> None:
-        self.run(str(BIN / "python"), "-m", "loader", "load", str(parquet))
+    def load(self, *parquet: Path, replace: bool = False) -> str:
+        """`python -m loader load` (appending, or --replace); its stderr."""
+        flags = ["--replace"] if replace else []
+        paths = [str(path) for path in parquet]
+        command = [str(BIN / "python"), "-m", "loader", "load", *flags, *paths]
+        return self.run(*command).stderr
+
+    def unload(self, load: str) -> None:
+        self.run(str(BIN / "python"), "-m", "loader", "unload", load)
+
+    def frame(self, query: str) -> pd.DataFrame:
+        """The rows of a query on this pipeline's warehouse."""
+        import pandas as pd
+
+        if self.target == "spark":
+            from dwh.settings import spark_settings
+            from loader.spark_warehouse import session_over
+
+            with session_over(spark_settings(self.env)) as spark:
+                return spark.sql(query).toPandas()
+        if self.target == "duckdb":
+            import duckdb
+
+            with duckdb.connect(self.env["DUCKDB_PATH"], read_only=True) as con:
+                return con.sql(query).df()
+        with postgres_connection(self.env) as con, con.cursor() as cursor:
+            cursor.execute(query)
+            names = [column.name for column in cursor.description]
+            return pd.DataFrame(cursor.fetchall(), columns=names)
 
     def publish(self) -> subprocess.CompletedProcess[str]:
         """Publish the last build (python -m serving publish)."""

@@ -17,7 +17,7 @@ final as (
         segment_name,
         segment_variant,
         voucher_amount,
-        count(*) as voucher_count
+        sum(voucher_count) as voucher_count
 
     from segmented
     group by

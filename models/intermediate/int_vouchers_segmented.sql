@@ -1,13 +1,13 @@
-{#- One row per kept voucher and segment name, with the variant whose
-    inclusive bounds (from the segment_definitions seed) hold the voucher's
-    measure; null when no variant does. -#}
+{#- Kept vouchers counted per country, segment name, measure value and
+    amount, with the variant whose inclusive bounds (from the
+    segment_definitions seed) hold the value; null when no variant does.
+    Read from the per-load counts, so new bounds need no reprocessing. -#}
 
 with
 
-vouchers as (
+measure_counts as (
 
-    select * from {{ ref('int_vouchers_validated') }}
-    where is_kept
+    select * from {{ ref('int_voucher_measure_counts') }}
 
 ),
 
@@ -30,29 +30,32 @@ segment_measures as (
 measured as (
 
     select
-        vouchers.voucher_id,
-        vouchers.country_code,
-        vouchers.voucher_amount,
+        measure_counts.country_code,
         segment_measures.segment_name,
-        case segment_measures.measure
-            when 'total_orders' then vouchers.total_orders
-            when 'days_since_last_order' then vouchers.days_since_last_order
-        end as measure_value
+        measure_counts.measure_value,
+        measure_counts.voucher_amount,
+        sum(measure_counts.voucher_count) as voucher_count
 
-    from vouchers
-    cross join segment_measures
+    from measure_counts
+    inner join segment_measures
+        on measure_counts.measure = segment_measures.measure
+    group by
+        measure_counts.country_code,
+        segment_measures.segment_name,
+        measure_counts.measure_value,
+        measure_counts.voucher_amount
 
 ),
 
 final as (
 
     select
-        measured.voucher_id,
         measured.country_code,
         measured.segment_name,
         segment_definitions.segment_variant,
         measured.measure_value,
-        measured.voucher_amount
+        measured.voucher_amount,
+        cast(measured.voucher_count as {{ dbt.type_bigint() }}) as voucher_count
 
     from measured
     left join segment_definitions

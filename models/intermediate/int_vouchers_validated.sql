@@ -1,6 +1,20 @@
 {#- Applies the cleaning rules in order; the first rule a row fails is its
     rejection_reason. Rows of countries outside var('countries') are out of
-    scope. Also derives days_since_last_order at the time of the voucher. -#}
+    scope. Also derives days_since_last_order at the time of the voucher.
+    Incremental by load (macros/incremental_loads.sql): a build validates
+    only the loads the table lacks. -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy=(
+        'insert_overwrite' if target.type == 'spark' else 'delete+insert'
+    ),
+    unique_key='load_id',
+    partition_by=(['load_id'] if target.type == 'spark' else none),
+    pre_hook=["{{ drop_withdrawn_loads() }}"],
+) }}
+
+{%- set new_loads = loads_to_process() %}
 
 with
 
@@ -11,7 +25,9 @@ with
 vouchers_in_scope as (
 
     select * from {{ ref('stg_raw__vouchers') }}
-    where country_key in ({{ country_keys_in_scope() }})
+    where
+        country_key in ({{ country_keys_in_scope() }})
+        and {{ new_loads }}
 
 ),
 
@@ -21,8 +37,11 @@ vouchers_out_of_scope as (
 
     select * from {{ ref('stg_raw__vouchers') }}
     where
-        country_key is null
-        or country_key not in ({{ country_keys_in_scope() }})
+        (
+            country_key is null
+            or country_key not in ({{ country_keys_in_scope() }})
+        )
+        and {{ new_loads }}
 
 ),
 
@@ -153,7 +172,8 @@ final as (
         voucher_amount,
         days_since_last_order,
         coalesce(days_since_last_order < 0, false)
-            as is_given_before_last_order
+            as is_given_before_last_order,
+        {{ scope_key() }} as scope_key
 
     from validated
 

@@ -6,10 +6,11 @@ countries as (
 
 ),
 
-vouchers as (
+-- Each kept voucher has one row per measure; one measure counts each once.
+measure_counts as (
 
-    select * from {{ ref('int_vouchers_validated') }}
-    where is_kept
+    select * from {{ ref('int_voucher_measure_counts') }}
+    where measure = 'total_orders'
 
 ),
 
@@ -18,9 +19,9 @@ amount_counts as (
     select
         country_code,
         voucher_amount,
-        count(*) as voucher_count
+        sum(voucher_count) as voucher_count
 
-    from vouchers
+    from measure_counts
     group by
         country_code,
         voucher_amount

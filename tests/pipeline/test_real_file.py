@@ -10,7 +10,7 @@ import pytest
 
 from api.app import create_app
 from api.config import ApiConfig
-from tests.conftest import postgres_connection, spark_rows
+from tests.conftest import spark_rows
 from tests.pipeline import oracle
 
 ALL_COUNTRIES = ("Peru", "China", "Latvia", "Australia")
@@ -18,22 +18,7 @@ SEGMENT_KEY = ["country_code", "segment_name", "segment_variant"]
 
 
 def read_mart(pipeline, table: str) -> pd.DataFrame:
-    query = f"select * from marts.{table}"
-    if pipeline.target == "spark":
-        from dwh.settings import spark_settings
-        from loader.spark_warehouse import session_over
-
-        with session_over(spark_settings(pipeline.env)) as spark:
-            return spark.sql(query).toPandas()
-    if pipeline.target == "duckdb":
-        import duckdb
-
-        with duckdb.connect(pipeline.env["DUCKDB_PATH"], read_only=True) as con:
-            return con.sql(query).df()
-    with postgres_connection(pipeline.env) as con, con.cursor() as cursor:
-        cursor.execute(query)
-        names = [column.name for column in cursor.description]
-        return pd.DataFrame(cursor.fetchall(), columns=names)
+    return pipeline.frame(f"select * from marts.{table}")
 
 
 def assert_same(mart: pd.DataFrame, expected: pd.DataFrame, key: list[str]) -> None:

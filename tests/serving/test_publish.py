@@ -145,7 +145,21 @@ def test_a_load_after_the_build_started_makes_it_unpublishable(published: Publis
     project.load(project.generate(ROWS, seed=12, name="later"))
     refused = project.serving("publish")
     assert refused.returncode == 1
-    assert "a load landed during or after the build" in refused.stderr
+    assert "raw changed during or after the build" in refused.stderr
+    assert_still_served(published, before)
+
+
+def test_an_unload_after_the_build_started_makes_it_unpublishable(
+    published: Published,
+):
+    project = published.project
+    before = current(published)
+    project.load(project.generate(ROWS, seed=15, name="appended"))
+    project.dbt("build")
+    project.run(str(BIN / "python"), "-m", "loader", "unload", "appended.parquet")
+    refused = project.serving("publish")
+    assert refused.returncode == 1
+    assert "raw changed during or after the build" in refused.stderr
     assert_still_served(published, before)
 
 

@@ -17,7 +17,7 @@ final as (
         segment_name,
         measure_value,
         segment_variant,
-        cast(count(*) as {{ dbt.type_bigint() }}) as voucher_count
+        cast(sum(voucher_count) as {{ dbt.type_bigint() }}) as voucher_count
 
     from segmented
     group by

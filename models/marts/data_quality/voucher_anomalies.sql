@@ -19,7 +19,8 @@ final as (
         'given_before_last_order' as anomaly,
         given_at,
         last_order_at,
-        days_since_last_order
+        days_since_last_order,
+        load_id
 
     from vouchers
 

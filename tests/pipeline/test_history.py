@@ -1,0 +1,161 @@
+"""A growing history end to end: appended loads build incrementally to the same
+marts as a replacement of the whole history and as ``dbt build --full-refresh``;
+an unload takes its rows out; changing the countries or the segment bounds
+between builds still gives the right marts.
+
+The marts are compared whole (every column but ``built_at``), per warehouse.
+"""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO_ROOT, Pipeline
+
+ROWS = 6_000
+# Every mart the API and the report read, by its key.
+MARTS = {
+    "voucher_segment_modes": ["country_code", "segment_name", "segment_variant"],
+    "voucher_country_modes": ["country_code"],
+    "voucher_amount_counts": [
+        "country_code", "segment_name", "segment_variant", "voucher_amount",
+    ],
+    "cleaning_summary": ["outcome", "is_in_scope"],
+    "segment_measure_counts": [
+        "country_code", "segment_name", "measure_value", "segment_variant",
+    ],
+}  # fmt: skip
+
+
+def marts(pipeline: Pipeline) -> dict[str, pd.DataFrame]:
+    """Every mart, sorted by its key, without the build time."""
+    frames = {}
+    for table, key in MARTS.items():
+        frame = pipeline.frame(f"select * from marts.{table}")
+        frame = frame.drop(columns=["built_at"], errors="ignore")
+        frames[table] = frame.sort_values(key, na_position="first").reset_index(
+            drop=True
+        )
+    return frames
+
+
+def assert_same_marts(
+    actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]
+) -> None:
+    for table in MARTS:
+        pd.testing.assert_frame_equal(
+            actual[table], expected[table], check_dtype=False, obj=table
+        )
+
+
+def rejected_per_load(pipeline: Pipeline) -> dict[str, int]:
+    frame = pipeline.frame(
+        "select source_file, count(*) as n from marts.rejected_vouchers as r"
+        " inner join raw.load_log as l on l.load_id = r.load_id group by source_file"
+    )
+    return dict(zip(frame["source_file"], frame["n"], strict=True))
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> Pipeline:
+    if request.param == "duckdb":
+        return Pipeline.on_duckdb(tmp_path)
+    return request.getfixturevalue("postgres_pipeline")
+
+
+def test_appended_loads_build_the_marts_of_the_whole_history(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    first = pipeline.generate(ROWS, seed=21, name="day-1")
+    second = pipeline.generate(ROWS // 2, seed=22, name="day-2")
+    pipeline.load(first)
+    pipeline.build()
+    first_only = marts(pipeline)
+
+    pipeline.load(second)
+    pipeline.build()
+    appended = marts(pipeline)
+    assert appended["voucher_country_modes"]["country_voucher_count"].sum() > (
+        first_only["voucher_country_modes"]["country_voucher_count"].sum()
+    )
+    assert set(rejected_per_load(pipeline)) == {"day-1.parquet", "day-2.parquet"}
+
+    # The same file again is skipped, and the next build changes nothing.
+    assert "skipped" in pipeline.load(first)
+    pipeline.build()
+    assert_same_marts(marts(pipeline), appended)
+
+    pipeline.run(
+        str(REPO_ROOT / ".venv/bin/dbt"), "--no-version-check", "build",
+        "--full-refresh", "--vars", '{"countries": ["Peru"]}',
+    )  # fmt: skip
+    assert_same_marts(marts(pipeline), appended)
+
+    pipeline.load(first, second, replace=True)
+    pipeline.build()
+    assert_same_marts(marts(pipeline), appended)
+
+    pipeline.unload("day-2.parquet")
+    pipeline.build()
+    assert_same_marts(marts(pipeline), first_only)
+    assert set(rejected_per_load(pipeline)) == {"day-1.parquet"}
+
+
+def test_a_change_of_countries_between_builds_reprocesses_by_itself(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.load(pipeline.generate(ROWS, seed=23, name="day-1"))
+    pipeline.build(countries=["Peru"])
+    pipeline.load(pipeline.generate(ROWS // 2, seed=24, name="day-2"))
+    pipeline.build(countries=["Peru", "China"])
+    widened = marts(pipeline)
+    assert set(widened["voucher_country_modes"]["country_code"]) == {"Peru", "China"}
+
+    pipeline.run(
+        str(REPO_ROOT / ".venv/bin/dbt"), "--no-version-check", "build",
+        "--full-refresh", "--vars",
+        '{"countries": ["Peru", "China"]}',
+    )  # fmt: skip
+    assert_same_marts(marts(pipeline), widened)
+
+
+def test_new_segment_bounds_apply_to_every_load_without_a_full_refresh(
+    tmp_path: Path,
+) -> None:
+    # A copy of the dbt project whose seed the test edits between builds.
+    project = tmp_path / "project"
+    for name in ("analyses", "macros", "models", "seeds", "tests"):
+        shutil.copytree(
+            REPO_ROOT / name, project / name, ignore=shutil.ignore_patterns("*.py")
+        )
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO_ROOT / name, project / name)
+    seed = project / "seeds" / "segment_definitions.csv"
+
+    def build(pipeline: Pipeline, *flags: str) -> None:
+        pipeline.run(
+            str(REPO_ROOT / ".venv/bin/dbt"), "--no-version-check", "build",
+            "--project-dir", str(project), *flags,
+        )  # fmt: skip
+
+    incremental = Pipeline.on_duckdb(tmp_path / "incremental")
+    incremental.work_dir.mkdir()
+    incremental.load(incremental.generate(ROWS, seed=25, name="day-1"))
+    build(incremental)
+    before = marts(incremental)
+    # 5-13 orders becomes 5-20, 14-37 becomes 21-37: a seed change only.
+    text = seed.read_text()
+    assert "5-13" in text and ",5,13," in text and ",14,37," in text
+    seed.write_text(text.replace(",5,13,", ",5,20,").replace(",14,37,", ",21,37,"))
+    build(incremental)
+    after = marts(incremental)
+
+    fresh = Pipeline.on_duckdb(tmp_path / "fresh")
+    fresh.work_dir.mkdir()
+    fresh.load(incremental.work_dir / "day-1.parquet")
+    build(fresh)
+    assert_same_marts(after, marts(fresh))
+    changed = after["voucher_segment_modes"]["segment_voucher_count"]
+    assert not changed.equals(before["voucher_segment_modes"]["segment_voucher_count"])
