@@ -2,7 +2,8 @@
 # make run       set up, generate demo data, load, dbt build, publish, serve the
 #                API and the lookup page at http://127.0.0.1:$(PORT)/
 # make pipeline  load -> source freshness -> dbt build -> publish, stopping at
-#                the first failure with nothing published (DATA=...,
+#                the first failure with nothing published (DATA=... appends
+#                each new file, REPLACE=1 replaces raw with DATA,
 #                DBT_TARGET=duckdb|postgres|spark, COUNTRIES=Peru,China,
 #                FRESHNESS_STRICT=1: a stale source fails instead of warning);
 #                spark installs the spark extra first
@@ -17,8 +18,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 DBT_TARGET ?= duckdb
-DATA ?= build/demo/vouchers.parquet
+# Files, folders (their *.parquet* files) or globs; each new file is appended.
+DATA ?= build/demo
+REPLACE ?=
 DEMO_ROWS ?= 200000
+DEMO_DAYS ?= 4
 COUNTRIES ?= Peru
 PORT ?= 5000
 
@@ -52,13 +56,15 @@ setup-spark: $(VENV)/.spark-installed
 
 SPARK_SETUP := $(if $(filter spark,$(DBT_TARGET)),setup-spark)
 
-build/demo/vouchers.parquet: | setup
-	$(BIN)/python -m loader generate --rows $(DEMO_ROWS) --seed 42 --out $@
+# The demo data as daily files, so the quick start appends several loads.
+build/demo/.generated: | setup
+	$(BIN)/python -m loader generate --rows $(DEMO_ROWS) --seed 42 --days $(DEMO_DAYS) --out build/demo
+	touch $@
 
-demo-data: build/demo/vouchers.parquet
+demo-data: build/demo/.generated
 
-load: setup $(SPARK_SETUP) $(if $(filter build/demo/vouchers.parquet,$(DATA)),demo-data)
-	$(BIN)/python -m loader load $(DATA)
+load: setup $(SPARK_SETUP) $(if $(filter build/demo,$(DATA)),demo-data)
+	$(BIN)/python -m loader load $(if $(filter 1,$(REPLACE)),--replace) $(DATA)
 
 build: setup $(SPARK_SETUP)
 	$(DBT) build --vars $(DBT_VARS)

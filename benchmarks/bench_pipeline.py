@@ -18,6 +18,7 @@ PostgreSQL <= 2.5x DuckDB's pipeline).
 
     .venv/bin/python benchmarks/bench_pipeline.py                 # 1M and 10M
     .venv/bin/python benchmarks/bench_pipeline.py --rows 1000000 --targets duckdb
+    .venv/bin/python benchmarks/bench_pipeline.py --append 10000000 1000000
 """
 
 from __future__ import annotations
@@ -83,11 +84,19 @@ def run(command: list[str], env: dict[str, str]) -> Step:
     return Step(seconds, usage.ru_maxrss / 1024, output)
 
 
-def cached_source(rows: int) -> Path:
-    path = BENCH_DIR / f"pipeline-{rows}.parquet"
+def cached_source(rows: int, seed: int = 1) -> Path:
+    path = BENCH_DIR / f"pipeline-{rows}{'' if seed == 1 else f'-seed{seed}'}.parquet"
     if not path.exists():
         BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        generate = ["-m", "loader", "generate", "--rows", str(rows), "--seed", "1"]
+        generate = [
+            "-m",
+            "loader",
+            "generate",
+            "--rows",
+            str(rows),
+            "--seed",
+            str(seed),
+        ]
         run([str(BIN / "python"), *generate, "--out", str(path)], dict(os.environ))
     return path
 
@@ -108,17 +117,57 @@ def pipeline_env(target: str) -> dict[str, str]:
     }
 
 
-def run_pipeline(target: str, source: Path) -> tuple[dict[str, Step], dict]:
+def run_pipeline(
+    target: str, source: Path, fresh: bool = True, *build_flags: str
+) -> tuple[dict[str, Step], dict]:
+    """Load (appending), build, publish; on a fresh warehouse unless told."""
     env = pipeline_env(target)
-    if target == "postgres":
-        _fresh_database(env)
+    if fresh:
+        fresh_warehouse(target, env)
     dbt = [str(BIN / "dbt"), "--no-version-check"]
     steps = {
         "load": run([str(BIN / "python"), "-m", "loader", "load", str(source)], env),
-        "build": run([*dbt, "build", "--vars", env["BENCH_DBT_VARS"]], env),
+        "build": run(
+            [*dbt, "build", *build_flags, "--vars", env["BENCH_DBT_VARS"]], env
+        ),
         "publish": run([str(BIN / "python"), "-m", "serving", "publish"], env),
     }
     return steps, published_answers(target, env)
+
+
+def fresh_warehouse(target: str, env: dict[str, str]) -> None:
+    if target == "postgres":
+        _fresh_database(env)
+    (BENCH_DIR / "pipeline.duckdb").unlink(missing_ok=True)
+    shutil.rmtree(BENCH_DIR / "spark", ignore_errors=True)
+
+
+def append_benchmark(targets: list[str], history: int, new: int) -> None:
+    """Appending `new` rows to a `history`-row warehouse (load, incremental
+    build, publish) against the same pipeline on `new` rows from scratch,
+    and a --full-refresh of the whole history after the append."""
+    print(
+        f"\nappend {new:,} rows to {history:,}: load + build + publish, seconds"
+        f"\n{'target':<9} {'from scratch':>12} {'append':>8} {'ratio':>6}"
+        f" {'full refresh':>13}"
+    )
+    base, extra = cached_source(history), cached_source(new, seed=2)
+    for target in targets:
+        scratch, _ = run_pipeline(target, extra)
+        run_pipeline(target, base)
+        appended, _ = run_pipeline(target, extra, False)
+        env = pipeline_env(target)
+        dbt = [str(BIN / "dbt"), "--no-version-check", "build", "--full-refresh"]
+        full = run([*dbt, "--vars", env["BENCH_DBT_VARS"]], env).seconds
+        full += run([str(BIN / "python"), "-m", "serving", "publish"], env).seconds
+        scratch_s = sum(step.seconds for step in scratch.values())
+        append_s = sum(step.seconds for step in appended.values())
+        print(
+            f"{target:<9} {scratch_s:12.1f} {append_s:8.1f}"
+            f" {append_s / scratch_s:6.2f} {full:13.1f}   (target ratio <= 1.5;"
+            f" append: load {appended['load'].seconds:.1f},"
+            f" build {appended['build'].seconds:.1f})"
+        )
 
 
 def published_answers(target: str, env: dict[str, str]) -> dict:
@@ -206,10 +255,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--targets", nargs="+", default=["duckdb", "postgres"])
+    parser.add_argument(
+        "--append",
+        type=int,
+        nargs=2,
+        metavar=("HISTORY", "NEW"),
+        help="only the append benchmark: NEW rows onto HISTORY rows",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
+        return 0
+    if args.append:
+        print(machine_summary())
+        append_benchmark(args.targets, *args.append)
+        fresh_warehouse("duckdb", pipeline_env("duckdb"))
         return 0
 
     print(machine_summary())

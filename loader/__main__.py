@@ -103,23 +103,34 @@ def _loads(arguments: argparse.Namespace) -> int:
 
 def _generate(arguments: argparse.Namespace) -> int:
     # Imported here: numpy is only needed to generate.
-    from loader.synthetic import generate
+    from loader.synthetic import generate, generate_daily
 
     started = time.perf_counter()
     progress = ProgressPrinter("generated")
     try:
-        generate(
-            arguments.out,
-            arguments.rows,
-            arguments.seed,
-            on_progress=lambda done: progress(done, arguments.rows),
-        )
+        report = lambda done: progress(done, arguments.rows)  # noqa: E731
+        if arguments.days is None:
+            generate(arguments.out, arguments.rows, arguments.seed, on_progress=report)
+            files = [arguments.out]
+        else:
+            files = generate_daily(
+                arguments.out,
+                arguments.rows,
+                arguments.seed,
+                arguments.days,
+                on_progress=report,
+            )
     finally:
         progress.finish()
     seconds = time.perf_counter() - started
-    size_mb = arguments.out.stat().st_size / 1e6
+    size_mb = sum(path.stat().st_size for path in files) / 1e6
+    where = (
+        arguments.out
+        if len(files) == 1
+        else f"{len(files)} daily files in {arguments.out}"
+    )
     cli.say(
-        f"wrote {arguments.rows:,} rows ({size_mb:.1f} MB) to {arguments.out}"
+        f"wrote {arguments.rows:,} rows ({size_mb:.1f} MB) to {where}"
         f" in {seconds:.1f} s (seed {arguments.seed})"
     )
     return 0
@@ -193,7 +204,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--rows", type=_row_count, required=True, metavar="N")
     generate.add_argument("--seed", type=int, default=42, metavar="S")
-    generate.add_argument("--out", type=Path, required=True, metavar="PATH")
+    generate.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="Parquet file to write (with --days: the folder of the daily files)",
+    )
+    generate.add_argument(
+        "--days",
+        type=int,
+        metavar="D",
+        help="write D daily files vouchers-YYYY-MM-DD.parquet, one campaign day each",
+    )
     generate.set_defaults(command=_generate)
 
     ensure = commands.add_parser(

@@ -14,7 +14,7 @@ memory stays bounded however many rows are asked for.
 """
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -42,7 +42,7 @@ CHUNK_ROWS: Final = 262_144
 
 _EPOCH = date(1970, 1, 1)
 _FIRST_VOUCHER_DAY: Final = (date(2018, 6, 9) - _EPOCH).days
-_VOUCHER_DAYS: Final = 53  # 2018-06-09 .. 2018-07-31, as in the real file
+VOUCHER_DAYS: Final = 53  # 2018-06-09 .. 2018-07-31, as in the real file
 # The real file moves ~8 % of voucher timestamps back by exactly this many days
 # (2018-06-09 -> 2015-04-09); order dates stay in 2018.
 _SHIFT_DAYS: Final = 1157
@@ -117,11 +117,15 @@ def generate(
     rows: int,
     seed: int,
     on_progress: Callable[[int], None] | None = None,
+    day: int | None = None,
 ) -> None:
     """Write ``rows`` synthetic vouchers to the Parquet file ``out``.
 
-    The same ``rows`` and ``seed`` give a byte-identical file (for one pyarrow
-    version). ``on_progress`` is called with the rows written so far.
+    The same ``rows``, ``seed`` and ``day`` give a byte-identical file (for one
+    pyarrow version). ``day``: every voucher is given on that campaign day
+    (0 = 2018-06-09) instead of across the campaign, as in a daily file (the
+    2015-shifted and unparseable ones aside). ``on_progress`` is called with
+    the rows written so far.
     """
     if rows < 0:
         raise ValueError("rows must not be negative")
@@ -135,8 +139,9 @@ def generate(
         chunk_index = 0
         while written < rows:
             size = min(CHUNK_ROWS, rows - written)
-            rng = np.random.default_rng([seed, chunk_index])
-            writer.write_batch(voucher_batch(rng, size), row_group_size=CHUNK_ROWS)
+            key = [seed, chunk_index] if day is None else [seed, day, chunk_index]
+            rng = np.random.default_rng(key)
+            writer.write_batch(voucher_batch(rng, size, day), row_group_size=CHUNK_ROWS)
             written += size
             chunk_index += 1
             if on_progress is not None:
@@ -144,9 +149,40 @@ def generate(
     partial.replace(out)
 
 
-def voucher_batch(rng: np.random.Generator, rows: int) -> pa.RecordBatch:
-    """One chunk of synthetic vouchers drawn from ``rng``."""
-    voucher_us = _voucher_times(rng, rows)
+def generate_daily(
+    folder: Path,
+    rows: int,
+    seed: int,
+    days: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Write ``rows`` synthetic vouchers as ``days`` daily files in ``folder``,
+    ``vouchers-<day>.parquet`` from the campaign's first day; return them."""
+    if not 1 <= days <= VOUCHER_DAYS:
+        raise ValueError(f"days must be between 1 and {VOUCHER_DAYS}")
+    paths = []
+    done = 0
+    for day in range(days):
+        size = rows // days + (1 if day < rows % days else 0)
+        given = _EPOCH + timedelta(days=_FIRST_VOUCHER_DAY + day)
+        path = folder / f"vouchers-{given:%Y-%m-%d}.parquet"
+
+        def progress(written: int, before: int = done) -> None:
+            if on_progress is not None:
+                on_progress(before + written)
+
+        generate(path, size, seed, progress, day=day)
+        done += size
+        paths.append(path)
+    return paths
+
+
+def voucher_batch(
+    rng: np.random.Generator, rows: int, day: int | None = None
+) -> pa.RecordBatch:
+    """One chunk of synthetic vouchers drawn from ``rng`` (on one campaign
+    ``day``, or across the campaign)."""
+    voucher_us = _voucher_times(rng, rows, day)
     voucher_day = voucher_us // _US_PER_DAY
     country = rng.choice(len(_COUNTRIES), rows, p=_shares(_COUNTRY_WEIGHTS))
     last_order_day = voucher_day - _draw_ranges(
@@ -194,9 +230,14 @@ def _shares(weights: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
-def _voucher_times(rng: np.random.Generator, rows: int) -> np.ndarray:
+def _voucher_times(
+    rng: np.random.Generator, rows: int, day: int | None = None
+) -> np.ndarray:
     """Microseconds since the epoch: a campaign day, an hour as in the real file."""
-    day = _FIRST_VOUCHER_DAY + rng.integers(0, _VOUCHER_DAYS, rows)
+    if day is None:
+        day = _FIRST_VOUCHER_DAY + rng.integers(0, VOUCHER_DAYS, rows)
+    else:
+        day = np.full(rows, _FIRST_VOUCHER_DAY + day)
     hour = rng.choice(_HOURS, rows, p=_shares(_HOUR_WEIGHTS))
     within_hour = rng.integers(0, _US_PER_HOUR, rows)
     return day * _US_PER_DAY + hour * _US_PER_HOUR + within_hour

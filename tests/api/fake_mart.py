@@ -88,6 +88,7 @@ def build_row(built_at: datetime = BUILT_AT) -> tuple[Any, ...]:
         1000,
         built_at,
         "file",
+        1,
     )
 
 
@@ -188,7 +189,7 @@ MART_DDL = {
         "publish_id bigint, invocation_id varchar, built_at timestamp, "
         "published_at timestamp, load_id varchar, source_file varchar, "
         "source_sha256 varchar, source_rows bigint, loaded_at timestamp, "
-        "source_origin varchar"
+        "source_origin varchar, load_count bigint"
     ),
     "current_publish": "publish_id bigint",
 }

@@ -53,18 +53,21 @@ def config_for(path: Path) -> ApiConfig:
 
 
 def test_a_serving_schema_published_by_an_older_version_is_served(warehouse):
-    # serving.current_build as publish made it before source_origin existed;
-    # an extra column it does not know is refused.
+    # serving.current_build as publish made it before source_origin and
+    # load_count existed; an extra column it does not know is refused.
     with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("alter table serving.current_build drop load_count")
         connection.execute("alter table serving.current_build drop source_origin")
     client = falcon.testing.TestClient(create_app(config_for(warehouse)))
     ready = client.simulate_get("/ready")
     assert ready.status_code == 200, ready.json
     assert ready.json["build"]["source_origin"] == "file"
     assert ready.json["build"]["synthetic"] is False
+    assert ready.json["build"]["load_count"] == 1
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("alter table serving.current_build add surprise integer")
         connection.execute("alter table serving.current_build add later integer")
+        connection.execute("alter table serving.current_build add latest integer")
     fresh = falcon.testing.TestClient(create_app(config_for(warehouse)))
     refused = fresh.simulate_get("/ready")
     assert refused.status_code == 503

@@ -11,7 +11,7 @@ import pytest
 
 from dwh.settings import Target, spark_settings
 from loader.errors import SourceError
-from loader.load import load_paths
+from loader.load import load_paths, unload
 from tests.conftest import require_spark, spark_rows
 from tests.loader.helpers import SAMPLE_TEXT, corrupt_last_row_group
 
@@ -76,3 +76,38 @@ def test_a_broken_file_keeps_the_previous_load(spark_env, tmp_path, sample_file)
     loads = spark_settings(spark_env).loads_dir
     assert [folder.name for folder in loads.iterdir()] == [f"_vouchers_loaded_{suffix}"]
     assert spark_rows(spark_env, "select count(*) from raw.load_log") == [(1,)]
+
+
+def test_appends_skips_and_unloads_with_one_view_swap_each(
+    spark_env, tmp_path, sample_file, other_file
+):
+    first = load_paths([other_file], Target.SPARK, environ=spark_env)
+    second = load_paths([sample_file, other_file], Target.SPARK, environ=spark_env)
+    # The known file is skipped; the new one is appended beside the first.
+    assert [skip.path for skip in second.applied.skipped] == [other_file.resolve()]
+    counts = spark_rows(
+        spark_env,
+        "select _source_file, count(*) from raw.vouchers group by _source_file",
+    )
+    assert sorted(counts) == [("previous.parquet", 25), ("sample.parquet", 7)]
+
+    withdrawn = unload("previous.parquet", Target.SPARK, spark_env)
+    assert withdrawn.load_id == first.load_id
+    assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
+    suffix = second.load_id.replace("-", "")
+    assert loaded_tables(spark_env) == [f"_vouchers_loaded_{suffix}"]
+    log = spark_rows(
+        spark_env, "select load_id, unloaded_at is null from raw.load_log"
+    )
+    assert sorted(log) == sorted([(first.load_id, False), (second.load_id, True)])
+
+    # A broken file among several: none of them is loaded.
+    broken = corrupt_last_row_group(tmp_path)
+    with pytest.raises(SourceError):
+        load_paths([other_file, broken], Target.SPARK, environ=spark_env)
+    assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
+    assert loaded_tables(spark_env) == [f"_vouchers_loaded_{suffix}"]
+
+    # The last load withdrawn: raw.vouchers is empty, not missing.
+    unload(second.load_id, Target.SPARK, spark_env)
+    assert spark_rows(spark_env, "select count(*) from raw.vouchers") == [(0,)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO_ROOT, Pipeline
+from tests.conftest import BIN, REPO_ROOT, Pipeline
 
 ROWS = 6_000
 # Every mart the API and the report read, by its key.
@@ -58,6 +58,13 @@ def rejected_per_load(pipeline: Pipeline) -> dict[str, int]:
     return dict(zip(frame["source_file"], frame["n"], strict=True))
 
 
+def pipeline_full_refresh(pipeline: Pipeline, countries: str = '["Peru"]') -> None:
+    pipeline.run(
+        str(BIN / "dbt"), "--no-version-check", "build",
+        "--full-refresh", "--vars", f'{{"countries": {countries}}}',
+    )  # fmt: skip
+
+
 @pytest.fixture(params=["duckdb", "postgres"])
 def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> Pipeline:
     if request.param == "duckdb":
@@ -87,10 +94,7 @@ def test_appended_loads_build_the_marts_of_the_whole_history(
     pipeline.build()
     assert_same_marts(marts(pipeline), appended)
 
-    pipeline.run(
-        str(REPO_ROOT / ".venv/bin/dbt"), "--no-version-check", "build",
-        "--full-refresh", "--vars", '{"countries": ["Peru"]}',
-    )  # fmt: skip
+    pipeline_full_refresh(pipeline)
     assert_same_marts(marts(pipeline), appended)
 
     pipeline.load(first, second, replace=True)
@@ -113,11 +117,7 @@ def test_a_change_of_countries_between_builds_reprocesses_by_itself(
     widened = marts(pipeline)
     assert set(widened["voucher_country_modes"]["country_code"]) == {"Peru", "China"}
 
-    pipeline.run(
-        str(REPO_ROOT / ".venv/bin/dbt"), "--no-version-check", "build",
-        "--full-refresh", "--vars",
-        '{"countries": ["Peru", "China"]}',
-    )  # fmt: skip
+    pipeline_full_refresh(pipeline, '["Peru", "China"]')
     assert_same_marts(marts(pipeline), widened)
 
 
@@ -136,7 +136,7 @@ def test_new_segment_bounds_apply_to_every_load_without_a_full_refresh(
 
     def build(pipeline: Pipeline, *flags: str) -> None:
         pipeline.run(
-            str(REPO_ROOT / ".venv/bin/dbt"), "--no-version-check", "build",
+            str(BIN / "dbt"), "--no-version-check", "build",
             "--project-dir", str(project), *flags,
         )  # fmt: skip
 
@@ -159,3 +159,20 @@ def test_new_segment_bounds_apply_to_every_load_without_a_full_refresh(
     assert_same_marts(after, marts(fresh))
     changed = after["voucher_segment_modes"]["segment_voucher_count"]
     assert not changed.equals(before["voucher_segment_modes"]["segment_voucher_count"])
+
+
+@pytest.mark.spark
+def test_spark_appends_and_unloads_incrementally(spark_pipeline: Pipeline) -> None:
+    """On Spark the incremental models overwrite one load's partition: an
+    appended load adds its own, an unloaded one's is dropped."""
+    spark_pipeline.load(spark_pipeline.generate(ROWS, seed=21, name="day-1"))
+    spark_pipeline.build()
+    first_only = marts(spark_pipeline)
+    spark_pipeline.load(spark_pipeline.generate(ROWS // 2, seed=22, name="day-2"))
+    spark_pipeline.build()
+    appended = marts(spark_pipeline)
+    pipeline_full_refresh(spark_pipeline)
+    assert_same_marts(marts(spark_pipeline), appended)
+    spark_pipeline.unload("day-2.parquet")
+    spark_pipeline.build()
+    assert_same_marts(marts(spark_pipeline), first_only)

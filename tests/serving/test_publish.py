@@ -55,6 +55,32 @@ def test_ready_says_which_data_the_answers_come_from(published: Published):
     assert build["source_origin"] == "synthetic" and build["synthetic"] is True
     assert build["rows_kept"] == len(oracle.kept_rows(source, ["Peru"]))
     assert build["source_rows"] == pq.read_metadata(source).num_rows
+    assert build["load_count"] == 1
+
+
+def test_a_build_of_appended_loads_says_how_many_and_lists_them(
+    published: Published,
+):
+    project = published.project
+    first = project.generate(ROWS, seed=11, name="first")
+    second = project.generate(ROWS // 2, seed=16, name="second-day")
+    project.load(second)
+    project.dbt("build")
+    assert project.serving("publish").returncode == 0
+    build = project.fresh_api().simulate_get("/ready").json["build"]
+    assert build["load_count"] == 2
+    assert build["source_file"] == second.name  # the newest
+    rows = [pq.read_metadata(path).num_rows for path in (first, second)]
+    assert build["source_rows"] == sum(rows)
+    listed = project.frame(
+        "select source_file, row_count from serving.published_loads"
+        " where publish_id = (select publish_id from serving.current_publish)"
+        " order by loaded_at"
+    )
+    assert list(zip(listed.source_file, listed.row_count, strict=True)) == [
+        (first.name, rows[0]),
+        (second.name, rows[1]),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 load -> freshness -> dbt (an astronomer-cosmos task group) -> publish
 
-- ``load``: ``python -m loader load $VOUCHER_DATA`` (replaces raw atomically).
+- ``load``: ``python -m loader load $VOUCHER_DATA`` (appends each new file of
+  that file, folder or glob as its own load, atomically; known files are skipped).
 - ``freshness``: ``dbt source freshness`` on the raw source, from the load
   metadata: past the error threshold (dbt vars) the run stops before the
   build; a warning shows in the task's log. After the load, as in
@@ -60,7 +61,7 @@ PROJECT_DIR = Path(
 )
 VENV_BIN = PROJECT_DIR / ".venv" / "bin"
 DBT = VENV_BIN / "dbt"
-DATA = os.environ.get("VOUCHER_DATA", "build/demo/vouchers.parquet")
+DATA = os.environ.get("VOUCHER_DATA", "build/demo")
 # dbt vars as a JSON object, e.g. '{"countries": ["Peru", "China"]}'.
 DBT_VARS: dict = json.loads(os.environ.get("VOUCHER_DBT_VARS") or "{}")
 RETRIES = int(os.environ.get("VOUCHER_DBT_RETRIES", "2"))

@@ -22,7 +22,7 @@ PROJECT_DIR = Path(
     os.environ.get("VOUCHER_PROJECT_DIR") or Path(__file__).resolve().parents[3]
 )
 WORK = PROJECT_DIR / "build" / "airflow"
-DATA = PROJECT_DIR / "build" / "demo" / "vouchers.parquet"
+DATA = PROJECT_DIR / "build" / "demo"
 
 if "AIRFLOW__CORE__DAGS_FOLDER" not in os.environ:
     raise pytest.UsageError(
