@@ -21,7 +21,7 @@ counted as (
         country_code,
         measure_value as total_orders,
         segment_variant,
-        count(*) as voucher_count
+        sum(voucher_count) as voucher_count
 
     from segmented
     group by

@@ -127,12 +127,14 @@ def _select(row_type: type[NamedTuple], table: str, order_by: str) -> str:
 
 
 class DataSource(NamedTuple):
-    """The file the published build read (serving.current_build)."""
+    """The files the published build read (serving.current_build): the
+    newest one's name, time and origin, all loads' rows, how many loads."""
 
     source_file: str
     loaded_at: datetime
     source_rows: int
     source_origin: str  # dwh.origin: "synthetic" for the generator's demo data
+    load_count: int
 
     @property
     def synthetic(self) -> bool:

@@ -109,7 +109,12 @@ def render(summary: Summary) -> str:
     lines = [
         f"Published build #{build.publish_id} (dbt invocation"
         f" {build.invocation_id}), built {build.built_at:{WHEN}}",
-        f"Data: {data.source_file}{origin}, loaded {data.loaded_at:{WHEN}}",
+        (
+            f"Data: {data.source_file}{origin}, loaded {data.loaded_at:{WHEN}}"
+            if data.load_count == 1
+            else f"Data: {data.load_count} loads{origin}, the newest"
+            f" {data.source_file}, loaded {data.loaded_at:{WHEN}}"
+        ),
         f"Rows: {summary.rows_loaded:,} loaded,"
         f" {summary.rows_in_scope:,} in scope ({', '.join(summary.countries)}),"
         f" {summary.rows_kept:,} kept"

@@ -96,9 +96,7 @@ def test_appends_skips_and_unloads_with_one_view_swap_each(
     assert spark_rows(spark_env, SOURCE_TEXT) == SAMPLE_TEXT
     suffix = second.load_id.replace("-", "")
     assert loaded_tables(spark_env) == [f"_vouchers_loaded_{suffix}"]
-    log = spark_rows(
-        spark_env, "select load_id, unloaded_at is null from raw.load_log"
-    )
+    log = spark_rows(spark_env, "select load_id, unloaded_at is null from raw.load_log")
     assert sorted(log) == sorted([(first.load_id, False), (second.load_id, True)])
 
     # A broken file among several: none of them is loaded.

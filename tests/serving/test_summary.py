@@ -138,7 +138,7 @@ def test_nothing_published_is_one_line(tmp_path):
 def test_a_variant_without_history_names_the_fallback():
     summary = Summary(
         build=PublishedBuild(3, "abc", datetime(2026, 1, 2, 3, 4, 5)),
-        data=DataSource("data.parquet", datetime(2026, 1, 2), 10, "file"),
+        data=DataSource("data.parquet", datetime(2026, 1, 2), 10, "file", 1),
         rows_in_scope=8,
         rows_kept=6,
         answers=[
@@ -156,3 +156,18 @@ def test_a_variant_without_history_names_the_fallback():
         " fallback, 1760",
         "Peru     any (fallback)   -          1760  50.0% of 6",
     ]
+
+
+def test_a_build_of_several_loads_says_how_many_and_the_newest():
+    summary = Summary(
+        build=PublishedBuild(4, "abc", datetime(2026, 1, 2, 3, 4, 5)),
+        data=DataSource("day-3.parquet", datetime(2026, 1, 3), 30, "synthetic", 3),
+        rows_in_scope=8,
+        rows_kept=6,
+        answers=[],
+        fallbacks=[CountryMode("Peru", 1760, 3, 6)],
+    )
+    assert render(summary).splitlines()[1] == (
+        "Data: 3 loads (synthetic demo data), the newest day-3.parquet,"
+        " loaded 2026-01-03 00:00:00 UTC"
+    )
