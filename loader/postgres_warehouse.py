@@ -21,7 +21,7 @@ connection, and then in one short transaction attaches them all (on
 import contextlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
@@ -128,63 +128,44 @@ def apply_plan(
     An exception raised while iterating a file's batches propagates unchanged
     after every new table has been discarded: no file of the plan is loaded.
     """
-    ensure_database(settings)
-    control = _connect(settings, settings.database)
-    staging: list[str] = []
-    swapped = False
-    try:
-        _lock_loads(control, settings)
-        recreated = _prepare(control)
-        current = _current(control)
-        to_write, skipped = plan.to_write(current)
-        if not to_write and not plan.replace:
-            return Applied([], skipped, [])
-        written = []
-        for pending in to_write:
-            tables = [
-                f"{STAGING_PREFIX}{pending.run.staging_suffix}_{stream}"
-                for stream in range(COPY_STREAMS)
-            ]
-            staging += tables
-            rows = _copy_in_parallel(settings, tables, batches_of(pending), pending.run)
-            written.append(Written(pending, rows))
-        withdrawn = current if plan.replace or recreated else []
-        _swap(control, written, withdrawn)
-        swapped = True
-        return Applied(written, skipped, withdrawn)
-    except psycopg2.Error as error:
-        raise WarehouseError(
-            f"PostgreSQL {settings.describe()}: {first_line(error)}"
-        ) from None
-    finally:
-        if not swapped:
+    with _locked(settings) as control:
+        staging: list[str] = []
+        try:
+            recreated = _prepare(control)
+            current = _current(control)
+            to_write, skipped = plan.to_write(current)
+            if not to_write and not plan.replace:
+                return Applied([], skipped, [])
+            written = []
+            for pending in to_write:
+                tables = [
+                    f"{STAGING_PREFIX}{pending.run.staging_suffix}_{stream}"
+                    for stream in range(COPY_STREAMS)
+                ]
+                staging += tables
+                rows = _copy_in_parallel(
+                    settings, tables, batches_of(pending), pending.run
+                )
+                written.append(Written(pending, rows))
+            withdrawn = current if plan.replace or recreated else []
+            _swap(control, written, withdrawn)
+        except BaseException:
             _drop_quietly(control, staging)
-        control.close()  # also releases the advisory lock
+            raise
+        return Applied(written, skipped, withdrawn)
 
 
 def current_loads(settings: PostgresSettings) -> list[CurrentLoad]:
     """The loads raw.vouchers holds, oldest first."""
-    ensure_database(settings)
-    control = _connect(settings, settings.database)
-    try:
-        _lock_loads(control, settings)
+    with _locked(settings) as control:
         _prepare(control)
         return _current(control)
-    except psycopg2.Error as error:
-        raise WarehouseError(
-            f"PostgreSQL {settings.describe()}: {first_line(error)}"
-        ) from None
-    finally:
-        control.close()
 
 
 def unload(settings: PostgresSettings, selector: str) -> CurrentLoad:
     """Withdraw the current load ``selector`` names (its id or file name): its
     child tables are dropped and its log row gets ``unloaded_at``, atomically."""
-    ensure_database(settings)
-    control = _connect(settings, settings.database)
-    try:
-        _lock_loads(control, settings)
+    with _locked(settings) as control:
         _prepare(control)
         load = choose_unload(_current(control), selector)
         with control.cursor() as cursor:
@@ -196,6 +177,17 @@ def unload(settings: PostgresSettings, selector: str) -> CurrentLoad:
             cursor.execute(mark_unloaded_sql("%s"), [utc_now(), load.load_id])
         control.commit()
         return load
+
+
+@contextlib.contextmanager
+def _locked(settings: PostgresSettings) -> Iterator[psycopg2.extensions.connection]:
+    """A control connection holding the load lock; PostgreSQL errors become
+    one line. Closing it releases the lock."""
+    ensure_database(settings)
+    control = _connect(settings, settings.database)
+    try:
+        _lock_loads(control, settings)
+        yield control
     except psycopg2.Error as error:
         raise WarehouseError(
             f"PostgreSQL {settings.describe()}: {first_line(error)}"

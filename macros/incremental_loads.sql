@@ -88,3 +88,21 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    The config of a model incremental by load, called first in its SQL:
+    DuckDB and PostgreSQL delete+insert by load id (a load is the unit of
+    change, and needs no key per row); Spark overwrites the load's
+    partition (Parquet tables have no DELETE).
+#}
+{% macro incremental_by_load() -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy=(
+            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
+        ),
+        unique_key='load_id',
+        partition_by=(['load_id'] if target.type == 'spark' else none),
+        pre_hook=["{{ drop_withdrawn_loads() }}"],
+    ) }}
+{%- endmacro %}

@@ -6,6 +6,7 @@ then ``dbt build``) against a throw-away DuckDB file or PostgreSQL database.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -91,6 +92,16 @@ def fresh_postgres_database(name: str) -> dict[str, str]:
     return env
 
 
+# Prints a Spark query's rows as pandas JSON (Pipeline.frame on Spark).
+_SPARK_FRAME = """
+import sys
+from dwh.settings import spark_settings
+from loader.spark_warehouse import session_over
+with session_over(spark_settings()) as spark:
+    print(spark.sql(sys.argv[1]).toPandas().to_json(orient="split", index=False))
+"""
+
+
 class Pipeline:
     """Runs the loader and dbt against one warehouse, as the Makefile does."""
 
@@ -152,11 +163,12 @@ class Pipeline:
         import pandas as pd
 
         if self.target == "spark":
-            from dwh.settings import spark_settings
-            from loader.spark_warehouse import session_over
-
-            with session_over(spark_settings(self.env)) as spark:
-                return spark.sql(query).toPandas()
+            # In a process of its own: a session in this one would keep the
+            # embedded metastore locked against the next loader or dbt run.
+            output = self.run(
+                str(BIN / "python"), "-c", _SPARK_FRAME, query
+            ).stdout  # fmt: skip
+            return pd.read_json(io.StringIO(output), orient="split")
         if self.target == "duckdb":
             import duckdb
 

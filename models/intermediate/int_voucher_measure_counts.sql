@@ -3,15 +3,7 @@
     segmentation, bound and mode is computed from, whatever the seed says.
     Incremental by load, like int_vouchers_validated. -#}
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy=(
-        'insert_overwrite' if target.type == 'spark' else 'delete+insert'
-    ),
-    unique_key='load_id',
-    partition_by=(['load_id'] if target.type == 'spark' else none),
-    pre_hook=["{{ drop_withdrawn_loads() }}"],
-) }}
+{{ incremental_by_load() }}
 
 with
 

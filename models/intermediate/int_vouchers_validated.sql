@@ -4,15 +4,7 @@
     Incremental by load (macros/incremental_loads.sql): a build validates
     only the loads the table lacks. -#}
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy=(
-        'insert_overwrite' if target.type == 'spark' else 'delete+insert'
-    ),
-    unique_key='load_id',
-    partition_by=(['load_id'] if target.type == 'spark' else none),
-    pre_hook=["{{ drop_withdrawn_loads() }}"],
-) }}
+{{ incremental_by_load() }}
 
 {%- set new_loads = loads_to_process() %}
 
