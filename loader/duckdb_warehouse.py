@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +21,7 @@ import pyarrow as pa
 from dwh.settings import DuckDBSettings
 from loader.errors import WarehouseError, first_line
 from loader.load_run import utc_now
+from loader.parquet_source import TEXT_BATCH_SCHEMA
 from loader.plan import (
     Applied,
     BatchesOf,
@@ -57,10 +58,7 @@ _TARGET = f"{RAW_SCHEMA}.{VOUCHERS_TABLE}"
 
 
 def apply_plan(
-    settings: DuckDBSettings,
-    schema: pa.Schema,
-    plan: LoadPlan,
-    batches_of: BatchesOf,
+    settings: DuckDBSettings, plan: LoadPlan, batches_of: BatchesOf
 ) -> Applied:
     """Append the plan's new files to ``raw.vouchers`` (or replace it with
     them), in one transaction.
@@ -68,51 +66,51 @@ def apply_plan(
     An exception raised while iterating a file's batches propagates unchanged
     after the transaction has been rolled back: no file of the plan is loaded.
     """
-    connection = _connect(settings)
-    try:
-        _prepare_schema(connection)
-        return _write(connection, schema, plan, batches_of)
-    except duckdb.Error as error:
-        raise WarehouseError(f"DuckDB {settings.path}: {first_line(error)}") from None
-    finally:
-        connection.close()
+    with _opened(settings) as connection, _transaction(connection):
+        return _write(connection, plan, batches_of)
 
 
 def current_loads(settings: DuckDBSettings) -> list[CurrentLoad]:
     """The loads raw.vouchers holds, oldest first."""
-    connection = _connect(settings)
-    try:
-        _prepare_schema(connection)
+    with _opened(settings) as connection:
         return _current(connection)
-    except duckdb.Error as error:
-        raise WarehouseError(f"DuckDB {settings.path}: {first_line(error)}") from None
-    finally:
-        connection.close()
 
 
 def unload(settings: DuckDBSettings, selector: str) -> CurrentLoad:
     """Withdraw the current load ``selector`` names (its id or file name): its
     rows leave raw.vouchers and its log row gets ``unloaded_at``, atomically."""
+    with _opened(settings) as connection, _transaction(connection):
+        load = choose_unload(_current(connection), selector)
+        connection.execute(f"delete from {_TARGET} where _load_id = ?", [load.load_id])
+        connection.execute(mark_unloaded_sql("?"), [utc_now(), load.load_id])
+        return load
+
+
+@contextlib.contextmanager
+def _opened(settings: DuckDBSettings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with the raw schema in place; DuckDB errors become one line."""
     connection = _connect(settings)
     try:
         _prepare_schema(connection)
-        connection.execute("begin transaction")
-        try:
-            load = choose_unload(_current(connection), selector)
-            connection.execute(
-                f"delete from {_TARGET} where _load_id = ?", [load.load_id]
-            )
-            connection.execute(mark_unloaded_sql("?"), [utc_now(), load.load_id])
-            connection.execute("commit")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                connection.execute("rollback")
-            raise
-        return load
+        yield connection
     except duckdb.Error as error:
         raise WarehouseError(f"DuckDB {settings.path}: {first_line(error)}") from None
     finally:
         connection.close()
+
+
+@contextlib.contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block did, or roll it all back if it raises."""
+    connection.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        # The connection may be what failed; the original error matters more.
+        with contextlib.suppress(duckdb.Error):
+            connection.execute("rollback")
+        raise
+    connection.execute("commit")
 
 
 def _current(connection: duckdb.DuckDBPyConnection) -> list[CurrentLoad]:
@@ -157,53 +155,42 @@ def _prepare_schema(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def _write(
-    connection: duckdb.DuckDBPyConnection,
-    schema: pa.Schema,
-    plan: LoadPlan,
-    batches_of: BatchesOf,
+    connection: duckdb.DuckDBPyConnection, plan: LoadPlan, batches_of: BatchesOf
 ) -> Applied:
-    connection.execute("begin transaction")
-    try:
-        current = _current(connection)
-        to_write, skipped = plan.to_write(current)
-        if not to_write and not plan.replace:
-            connection.execute("rollback")
-            return Applied([], skipped, [])
-        # A replacement is written into a new table swapped in at the end
-        # (dropping the old one is cheaper than deleting its rows); an append
-        # goes straight into raw.vouchers.
-        appending = not plan.replace and _has_vouchers(connection)
-        if not appending:
-            into = f"{RAW_SCHEMA}.{quote_identifier(STAGING_PREFIX + uuid.uuid4().hex)}"
-            connection.execute(vouchers_ddl(into))
-        else:
-            into = _TARGET
-        written = [
-            Written(pending, _insert(connection, schema, into, pending, batches_of))
-            for pending in to_write
-        ]
-        withdrawn = [] if appending else current
-        if into != _TARGET:
-            connection.execute(f"drop table if exists {_TARGET}")
-            connection.execute(
-                f"alter table {into} rename to {quote_identifier(VOUCHERS_TABLE)}"
-            )
-        now = utc_now()
-        for load in withdrawn:
-            connection.execute(mark_unloaded_sql("?"), [now, load.load_id])
-        for done in written:
-            log_row = done.pending.run.load_log_row("duckdb", done.row_count)
-            log_slots = ", ".join(["?"] * len(log_row))
-            connection.execute(
-                f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values ({log_slots})",
-                log_row,
-            )
-        connection.execute("commit")
-    except BaseException:
-        # The connection may be what failed; the original error matters more.
-        with contextlib.suppress(duckdb.Error):
-            connection.execute("rollback")
-        raise
+    """The plan's writes, inside the caller's transaction."""
+    current = _current(connection)
+    to_write, skipped = plan.to_write(current)
+    if not to_write and not plan.replace:
+        return Applied([], skipped, [])
+    # A replacement is written into a new table swapped in at the end
+    # (dropping the old one is cheaper than deleting its rows); an append
+    # goes straight into raw.vouchers.
+    appending = not plan.replace and _has_vouchers(connection)
+    if appending:
+        into = _TARGET
+    else:
+        into = f"{RAW_SCHEMA}.{quote_identifier(STAGING_PREFIX + uuid.uuid4().hex)}"
+        connection.execute(vouchers_ddl(into))
+    written = [
+        Written(pending, _insert(connection, into, pending, batches_of))
+        for pending in to_write
+    ]
+    withdrawn = [] if appending else current
+    if not appending:
+        connection.execute(f"drop table if exists {_TARGET}")
+        connection.execute(
+            f"alter table {into} rename to {quote_identifier(VOUCHERS_TABLE)}"
+        )
+    now = utc_now()
+    for load in withdrawn:
+        connection.execute(mark_unloaded_sql("?"), [now, load.load_id])
+    for done in written:
+        log_row = done.pending.run.load_log_row("duckdb", done.row_count)
+        log_slots = ", ".join(["?"] * len(log_row))
+        connection.execute(
+            f"insert into {RAW_SCHEMA}.{LOAD_LOG_TABLE} values ({log_slots})",
+            log_row,
+        )
     return Applied(written, skipped, withdrawn)
 
 
@@ -229,7 +216,6 @@ def _has_vouchers(connection: duckdb.DuckDBPyConnection) -> bool:
 
 def _insert(
     connection: duckdb.DuckDBPyConnection,
-    schema: pa.Schema,
     into: str,
     pending: PendingLoad,
     batches_of: BatchesOf,
@@ -252,7 +238,8 @@ def _insert(
             # statement ends, so one INSERT per group bounds the memory.
             group = itertools.islice(incoming, _BATCHES_PER_INSERT)
             connection.register(
-                _INCOMING_VIEW, pa.RecordBatchReader.from_batches(schema, group)
+                _INCOMING_VIEW,
+                pa.RecordBatchReader.from_batches(TEXT_BATCH_SCHEMA, group),
             )
             try:
                 (inserted,) = connection.execute(insert, constants).fetchone()

@@ -16,7 +16,6 @@ from dwh.settings import (
     spark_settings,
 )
 from loader import duckdb_warehouse, postgres_warehouse, spark_warehouse
-from loader.parquet_source import TEXT_BATCH_SCHEMA
 from loader.plan import (
     Applied,
     BatchesOf,
@@ -36,7 +35,6 @@ class LoadResult:
     target: Target
     applied: Applied
     seconds: float
-    replace: bool
 
     @property
     def row_count(self) -> int:
@@ -81,9 +79,8 @@ def load_paths(
     """
     started = time.perf_counter()
     warehouse = _warehouse(target, environ)
-    plan = plan_loads(paths, replace)
-    total = sum(pending.source.row_count for pending in plan.files)
-    sent = [0]
+    progress = _Progress(on_progress)
+    plan = plan_loads(paths, replace, on_chosen=progress.expect)
 
     def batches_of(pending: PendingLoad) -> Iterator[pa.RecordBatch]:
         log.info(
@@ -96,10 +93,10 @@ def load_paths(
                 "rows": pending.source.row_count,
             },
         )
-        return _reporting(pending.batches(), sent, total, on_progress)
+        return progress.reporting(pending.batches())
 
     applied = warehouse.apply_plan(plan, batches_of)
-    result = LoadResult(target, applied, time.perf_counter() - started, replace)
+    result = LoadResult(target, applied, time.perf_counter() - started)
     for done in applied.written:
         log.info(
             "load finished",
@@ -142,32 +139,34 @@ class _Warehouse:
 
 def _warehouse(target: Target, environ: Mapping[str, str] | None) -> _Warehouse:
     if target is Target.DUCKDB:
-        module, settings, schema = duckdb_warehouse, duckdb_settings(environ), True
+        module, settings = duckdb_warehouse, duckdb_settings(environ)
     elif target is Target.SPARK:
-        module, settings, schema = spark_warehouse, spark_settings(environ), True
+        module, settings = spark_warehouse, spark_settings(environ)
     else:
-        module, settings, schema = postgres_warehouse, postgres_settings(environ), False
-    apply = (
-        functools.partial(module.apply_plan, settings, TEXT_BATCH_SCHEMA)
-        if schema
-        else functools.partial(module.apply_plan, settings)
-    )
+        module, settings = postgres_warehouse, postgres_settings(environ)
     return _Warehouse(
-        apply,
+        functools.partial(module.apply_plan, settings),
         functools.partial(module.current_loads, settings),
         functools.partial(module.unload, settings),
     )
 
 
-def _reporting(
-    batches: Iterable[pa.RecordBatch],
-    sent: list[int],
-    total: int,
-    on_progress: Callable[[int, int], None] | None,
-) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        yield batch
-        # Counted once the warehouse asks for the next batch, i.e. has this one.
-        sent[0] += batch.num_rows
-        if on_progress is not None:
-            on_progress(sent[0], total)
+class _Progress:
+    """Rows sent so far out of the rows of the files chosen to be written."""
+
+    def __init__(self, on_progress: Callable[[int, int], None] | None) -> None:
+        self._on_progress = on_progress
+        self._sent = 0
+        self._total = 0
+
+    def expect(self, chosen: Sequence[PendingLoad]) -> None:
+        """The files the warehouse will write (skipped ones are not counted)."""
+        self._total = sum(pending.source.row_count for pending in chosen)
+
+    def reporting(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield batch
+            # Counted once the warehouse asks for the next batch, i.e. has this one.
+            self._sent += batch.num_rows
+            if self._on_progress is not None:
+                self._on_progress(self._sent, self._total)

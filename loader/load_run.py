@@ -41,4 +41,9 @@ class LoadRun:
     @property
     def staging_suffix(self) -> str:
         """A suffix unique to this load, usable in a table name."""
-        return self.load_id.replace("-", "")
+        return table_suffix(self.load_id)
+
+
+def table_suffix(load_id: str) -> str:
+    """The load id as it appears in the names of its tables."""
+    return load_id.replace("-", "")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -66,6 +66,10 @@ class LoadPlan:
 
     files: tuple[PendingLoad, ...]
     replace: bool
+    # Told which files to_write chose (e.g. to size a progress bar).
+    on_chosen: Callable[[list[PendingLoad]], None] | None = field(
+        default=None, compare=False
+    )
 
     def to_write(
         self, current: Iterable[CurrentLoad]
@@ -92,6 +96,8 @@ class LoadPlan:
                 pending.run.started_at,
             )
             write.append(pending)
+        if self.on_chosen is not None:
+            self.on_chosen(write)
         return write, skipped
 
 
@@ -126,13 +132,11 @@ def source_files(paths: Sequence[str | Path]) -> list[Path]:
 def plan_loads(
     paths: Sequence[str | Path],
     replace: bool,
-    on_file: Callable[[Path], None] | None = None,
+    on_chosen: Callable[[list[PendingLoad]], None] | None = None,
 ) -> LoadPlan:
     """Validate and hash every file first: one bad file stops them all."""
     pending = []
     for path in source_files(paths):
-        if on_file is not None:
-            on_file(path)
         source = open_source(path)
         run = LoadRun(
             source_file=source.name,
@@ -142,7 +146,7 @@ def plan_loads(
             source_origin=source.origin,
         )
         pending.append(PendingLoad(source, run))
-    return LoadPlan(tuple(pending), replace)
+    return LoadPlan(tuple(pending), replace, on_chosen)
 
 
 def choose_unload(current: Sequence[CurrentLoad], selector: str) -> CurrentLoad:

@@ -31,7 +31,7 @@ from psycopg2 import sql
 
 from dwh.settings import PostgresSettings
 from loader.errors import WarehouseError, first_line
-from loader.load_run import LoadRun, utc_now
+from loader.load_run import LoadRun, table_suffix, utc_now
 from loader.plan import (
     Applied,
     BatchesOf,
@@ -170,9 +170,9 @@ def unload(settings: PostgresSettings, selector: str) -> CurrentLoad:
         load = choose_unload(_current(control), selector)
         with control.cursor() as cursor:
             cursor.execute(f"set local lock_timeout = '{_LOCK_TIMEOUT}'")
-            suffix = load.load_id.replace("-", "")
+            prefix = f"{LOADED_PREFIX}{table_suffix(load.load_id)}_"
             for name in _children(cursor):
-                if name.startswith(f"{LOADED_PREFIX}{suffix}_"):
+                if name.startswith(prefix):
                     cursor.execute(f"drop table {RAW_SCHEMA}.{quote_identifier(name)}")
             cursor.execute(mark_unloaded_sql("%s"), [utc_now(), load.load_id])
         control.commit()

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from dwh.settings import SparkSettings
 from loader.errors import OneLineError, WarehouseError, first_line
-from loader.load_run import LoadRun, utc_now
+from loader.load_run import LoadRun, table_suffix, utc_now
 from loader.plan import (
     Applied,
     BatchesOf,
@@ -48,6 +48,7 @@ from loader.raw_schema import (
     LOAD_LOG_TABLE,
     LOADED_PREFIX,
     RAW_SCHEMA,
+    ROW_NUMBER_COLUMN,
     SOURCE_COLUMNS,
     VOUCHERS_TABLE,
 )
@@ -70,6 +71,7 @@ _LOAD_LOG_COLUMNS = (
     " started_at timestamp, finished_at timestamp, source_origin string,"
     " unloaded_at timestamp"
 )
+_LOAD_LOG_NAMES = tuple(part.split()[0] for part in _LOAD_LOG_COLUMNS.split(","))
 _SPARK_TYPES = {
     pa.string(): "string",
     pa.int64(): "bigint",
@@ -99,7 +101,7 @@ def session_over(settings: SparkSettings) -> Iterator:
 
 
 def apply_plan(
-    settings: SparkSettings, schema: pa.Schema, plan: LoadPlan, batches_of: BatchesOf
+    settings: SparkSettings, plan: LoadPlan, batches_of: BatchesOf
 ) -> Applied:
     """Append the plan's new files to ``raw.vouchers`` (or replace it with
     them); the view swap is the one step that makes them visible.
@@ -118,7 +120,7 @@ def apply_plan(
             for pending in to_write:
                 table = _table_of(pending.run.load_id)
                 folder = settings.loads_dir / table
-                rows = _write_parquet(folder, schema, batches_of(pending), pending.run)
+                rows = _write_parquet(folder, batches_of(pending), pending.run)
                 spark.sql(
                     f"create table {RAW_SCHEMA}.{table} using parquet"
                     f" location '{folder.resolve().as_uri()}'"
@@ -196,19 +198,17 @@ def _warehouse_session(settings: SparkSettings) -> Iterator:
 
 
 def _table_of(load_id: str) -> str:
-    return LOADED_PREFIX + load_id.replace("-", "")
+    return LOADED_PREFIX + table_suffix(load_id)
 
 
 def _log_rows(spark) -> list[list[object]]:
     """raw.load_log's rows, in its column order (collected: it is small)."""
-    names = [part.split()[0] for part in _LOAD_LOG_COLUMNS.split(",")]
-    frame = spark.table(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}").select(*names)
+    frame = spark.table(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}").select(*_LOAD_LOG_NAMES)
     return [list(row) for row in frame.collect()]
 
 
 def _current(log_rows: list[list[object]]) -> list[CurrentLoad]:
-    names = [part.split()[0] for part in _LOAD_LOG_COLUMNS.split(",")]
-    rows = [dict(zip(names, row, strict=True)) for row in log_rows]
+    rows = [dict(zip(_LOAD_LOG_NAMES, row, strict=True)) for row in log_rows]
     current = [
         CurrentLoad(
             row["load_id"],
@@ -280,19 +280,19 @@ def _drop_load(spark, settings: SparkSettings, load_id: str) -> None:
 
 
 def _write_parquet(
-    folder: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], run: LoadRun
+    folder: Path, batches: Iterable[pa.RecordBatch], run: LoadRun
 ) -> int:
     folder.mkdir(parents=True, exist_ok=False)
     row_count = 0
     with pq.ParquetWriter(folder / "part-00000.parquet", _VOUCHERS_SCHEMA) as out:
-        for batch in _with_load_columns(schema, batches, run):
+        for batch in _with_load_columns(batches, run):
             out.write_batch(batch)
             row_count += batch.num_rows
     return row_count
 
 
 def _with_load_columns(
-    schema: pa.Schema, batches: Iterable[pa.RecordBatch], run: LoadRun
+    batches: Iterable[pa.RecordBatch], run: LoadRun
 ) -> Iterator[pa.RecordBatch]:
     loaded_at = run.started_at.replace(tzinfo=UTC)
     source_file = pa.scalar(run.source_file, pa.string())
@@ -300,10 +300,10 @@ def _with_load_columns(
     loaded_at = pa.scalar(loaded_at, pa.timestamp("us", tz="UTC"))
     for batch in batches:
         rows = batch.num_rows
-        columns = [batch.column(schema.get_field_index(n)) for n in SOURCE_COLUMNS]
+        columns = [batch.column(name) for name in SOURCE_COLUMNS]
         columns += [
             pa.repeat(source_file, rows),
-            batch.column(schema.get_field_index("_source_row_number")),
+            batch.column(ROW_NUMBER_COLUMN),
             pa.repeat(load_id, rows),
             pa.repeat(loaded_at, rows),
         ]

@@ -216,3 +216,15 @@ def test_loads_lists_the_current_loads(warehouse: Warehouse, tmp_path: Path) -> 
     assert result.stderr == (
         f"2 current load(s), 9 rows in {warehouse.target} raw.vouchers\n"
     )
+
+
+def test_progress_counts_only_the_files_written(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    one, _ = _files(tmp_path / "in", 2)
+    target = Target(warehouse.target)
+    load_paths([one], target)
+    calls: list[tuple[int, int]] = []
+    load_paths([one.parent], target, on_progress=lambda *done: calls.append(done))
+    # day-1 is skipped: the progress runs to day-2's 6 rows out of 6.
+    assert calls and calls[-1] == (6, 6)
