@@ -22,11 +22,7 @@
     select
         '{{ invocation_id }}',
         '{{ invocation_args_dict.get("which", "") }}',
-        -- microseconds: "the latest started" must not tie within a second
-        cast(
-            '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
-            as {{ dbt.type_timestamp() }}
-        ),
+        {{ build_started_at() }},
         (
             select max(coalesce(unloaded_at, finished_at))
             from {{ var('raw_schema') }}.load_log

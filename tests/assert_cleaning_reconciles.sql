@@ -1,6 +1,19 @@
 -- Every in-scope row is either kept or rejected with a reason, load by load:
 -- in scope = kept + rejected, counted from staging independently of the rule
--- model (a load missing on either side fails too).
+-- model (a load missing on either side fails too). Like the generic tests of
+-- the incremental models (macros/where_subquery.sql), it checks the loads no
+-- published build has verified.
+{%- set kept_loads = loads_to_verify(ref('int_voucher_measure_counts')) %}
+{%- set rejected_loads = loads_to_verify(ref('rejected_vouchers')) %}
+{%- set checked = (
+    none if kept_loads is none or rejected_loads is none
+    else kept_loads + rejected_loads
+) %}
+{%- set checked_loads = '1 = 1' if checked is none else load_id_in(checked) %}
+{%- set checked_staged_loads = (
+    '1 = 1' if checked is none else load_id_in(checked, 'vouchers.load_id')
+) %}
+
 with
 
 countries as (
@@ -18,6 +31,7 @@ staged as (
     from {{ ref('stg_raw__vouchers') }} as vouchers
     inner join countries
         on vouchers.country_key = countries.country_key
+    where {{ checked_staged_loads }}
     group by vouchers.load_id
 
 ),
@@ -30,7 +44,7 @@ kept as (
         sum(voucher_count) as row_count
 
     from {{ ref('int_voucher_measure_counts') }}
-    where measure = 'total_orders'
+    where measure = 'total_orders' and {{ checked_loads }}
     group by load_id
 
 ),
@@ -42,6 +56,7 @@ rejected as (
         count(*) as row_count
 
     from {{ ref('rejected_vouchers') }}
+    where {{ checked_loads }}
     group by load_id
 
 )

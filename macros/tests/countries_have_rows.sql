@@ -63,8 +63,10 @@ select * from missing_countries
         {%- do problems.append(
             "country '" ~ row[0] ~ "' in var countries has no rows in "
             ~ model_name
-            ~ (" where " ~ row_condition if row_condition else "")
-            ~ " (" ~ row[1] ~ " rows in all)"
+            ~ (
+                " where " ~ row_condition ~ " (" ~ row[1] ~ " rows in all)"
+                if row_condition else ""
+            )
         ) -%}
     {%- endfor -%}
     {%- if problems and config.get('severity') | lower == 'error' -%}

@@ -49,7 +49,7 @@ final as (
         measure_value,
         voucher_amount,
         cast(count(*) as {{ dbt.type_bigint() }}) as voucher_count,
-        {{ scope_key() }} as scope_key
+        {{ load_state_columns() }}
 
     from measured
     group by

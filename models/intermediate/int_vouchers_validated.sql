@@ -165,7 +165,7 @@ final as (
         days_since_last_order,
         coalesce(days_since_last_order < 0, false)
             as is_given_before_last_order,
-        {{ scope_key() }} as scope_key
+        {{ load_state_columns() }}
 
     from validated
 

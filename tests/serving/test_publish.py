@@ -15,11 +15,14 @@ import falcon.testing
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from api.app import create_app
 from api.config import ApiConfig
 from api.sources import source_for
 from api.store import SnapshotStore
+from serving.schema import LOG_TABLE
+from tests.conftest import REPO_ROOT
 from tests.pipeline import oracle
 from tests.serving.conftest import BIN, ROWS, Published, kill_after
 
@@ -277,3 +280,11 @@ def test_commands_answer_in_one_line_on_a_bad_setting(published, command):
     assert result.stderr.strip() == (
         "serving: error: VOUCHER_KEEP_BUILDS must be a number, got 'one'"
     )
+
+
+def test_dbt_reads_the_publish_log_this_step_writes() -> None:
+    """The data tests of the incremental models check the loads built since
+    the newest build in the publish log (var publish_log) started: it must
+    name the table the publish step writes."""
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
+    assert project["vars"]["publish_log"] == LOG_TABLE

@@ -1,21 +1,12 @@
 {#- How many rows each outcome of the cleaning accounts for: kept, or the
-    first rule that dropped them (out-of-scope countries included). -#}
+    first rule that dropped them (out-of-scope countries included), over
+    every current load. -#}
 
 with
 
-vouchers as (
+load_outcomes as (
 
-    select * from {{ ref('int_vouchers_validated') }}
-
-),
-
-outcomes as (
-
-    select
-        is_in_scope,
-        coalesce(rejection_reason, 'kept') as outcome
-
-    from vouchers
+    select * from {{ ref('int_load_outcome_counts') }}
 
 ),
 
@@ -24,9 +15,9 @@ final as (
     select
         outcome,
         is_in_scope,
-        cast(count(*) as {{ dbt.type_bigint() }}) as row_count
+        cast(sum(row_count) as {{ dbt.type_bigint() }}) as row_count
 
-    from outcomes
+    from load_outcomes
     group by
         outcome,
         is_in_scope
