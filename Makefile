@@ -4,7 +4,9 @@
 # make pipeline  load -> source freshness -> dbt build -> publish, stopping at
 #                the first failure with nothing published (DATA=... appends
 #                each new file, REPLACE=1 replaces raw with DATA,
-#                DBT_TARGET=duckdb|postgres|spark, COUNTRIES=Peru,China,
+#                DBT_TARGET=duckdb|postgres|spark|spark_cluster,
+#                SERVE_TARGET=duckdb|postgres (where a Spark build is
+#                published; default duckdb), COUNTRIES=Peru,China,
 #                FRESHNESS_STRICT=1: a stale source fails instead of warning);
 #                spark installs the spark extra first
 # make publish   publish the last dbt build, only if every node passed, and
@@ -12,6 +14,11 @@
 # make rollback  serve the build published before the current one
 # make test      lint, the pipeline on DuckDB and PostgreSQL, dbt-quality, the
 #                Airflow DAG (make airflow-test), then pytest (Spark too)
+# make spark-cluster  a local Spark standalone cluster for
+#                DBT_TARGET=spark_cluster, on 127.0.0.1: master :7077 (UI
+#                :8090), two workers, a Thrift server on :10000 whose Hive
+#                metastore is in PostgreSQL; make spark-cluster-stop stops it
+#                (scripts/spark_cluster.py start|stop|status)
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -36,7 +43,7 @@ FRESHNESS_STRICT ?=
 # The same vars for freshness and build, so dbt's partial parse is reused.
 DBT_VARS := '{"countries": ["$(subst $(COMMA),"$(COMMA) ",$(COUNTRIES))"]$(if $(filter 1,$(FRESHNESS_STRICT)),$(COMMA) "raw_freshness_strict": true)}'
 
-.PHONY: setup setup-spark run pipeline demo-data load build publish rollback history serve test lint postgres clean docs docs-static report bench bench-pipeline
+.PHONY: setup setup-spark spark-cluster spark-cluster-stop run pipeline demo-data load build publish rollback history serve test lint postgres clean docs docs-static report bench bench-pipeline
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +61,15 @@ $(VENV)/.spark-installed: pyproject.toml | setup
 
 setup-spark: $(VENV)/.spark-installed
 
-SPARK_SETUP := $(if $(filter spark,$(DBT_TARGET)),setup-spark)
+SPARK_SETUP := $(if $(filter spark spark_cluster,$(DBT_TARGET)),setup-spark)
+
+# The cluster outlives make; its pids, logs and work folders are under
+# build/spark (SPARK_CLUSTER_DIR). PostgreSQL holds its metastore.
+spark-cluster: setup-spark
+	scripts/with-postgres.sh $(BIN)/python scripts/spark_cluster.py start
+
+spark-cluster-stop: setup
+	$(BIN)/python scripts/spark_cluster.py stop
 
 # The demo data as daily files, so the quick start appends several loads.
 build/demo/.generated: | setup

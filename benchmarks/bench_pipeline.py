@@ -5,7 +5,9 @@ On the same generated file (cached under ``build/bench/``), per size:
 (a) the pipeline as users run it: ``python -m loader load``, ``dbt build``,
     ``python -m serving publish``, on each warehouse (a throw-away DuckDB file,
     the PostgreSQL database ``voucher_bench_pipeline``; ``--targets ... spark``
-    a throw-away local Spark warehouse);
+    a throw-away local Spark warehouse, ``spark_cluster`` the running cluster
+    of ``make spark-cluster``, its databases dropped first; a Spark build is
+    published into the throw-away DuckDB file);
 (b) the pandas oracle (tests/pipeline/oracle.py), applying the same rules;
 (c) one hand-written DuckDB query over the Parquet file
     (benchmarks/reference_duckdb.py).
@@ -138,8 +140,23 @@ def run_pipeline(
 def fresh_warehouse(target: str, env: dict[str, str]) -> None:
     if target == "postgres":
         _fresh_database(env)
+    if target == "spark_cluster":
+        _fresh_cluster_databases(env)
     (BENCH_DIR / "pipeline.duckdb").unlink(missing_ok=True)
     shutil.rmtree(BENCH_DIR / "spark", ignore_errors=True)
+
+
+def _fresh_cluster_databases(env: dict[str, str]) -> None:
+    """Drop what the loader and dbt wrote on the running cluster (make
+    spark-cluster), and the loads' files."""
+    from dwh.settings import Target, spark_settings
+    from dwh.spark import sql_over
+
+    settings = spark_settings(env, Target.SPARK_CLUSTER)
+    with sql_over(settings) as sql:
+        for database in ("raw", "staging", "intermediate", "marts", "audit"):
+            sql.rows(f"drop database if exists {database} cascade")
+    shutil.rmtree(settings.loads_dir, ignore_errors=True)
 
 
 def append_benchmark(targets: list[str], history: int, new: int) -> None:
@@ -178,13 +195,9 @@ def published_answers(target: str, env: dict[str, str]) -> dict:
         f"select {', '.join(SEGMENT_COLUMNS)} from {{}}.voucher_segment_modes",
         f"select {', '.join(COUNTRY_COLUMNS)} from {{}}.voucher_country_modes",
     ]
-    if target == "spark":  # no serving schema on Spark yet: the build's marts
-        from tests.conftest import spark_rows
-
-        segment, country = (spark_rows(env, q.format("marts")) for q in queries)
-    else:
-        reader = reader_for(target=target, environ=env)
-        segment, country = reader.query_all([q.format("serving") for q in queries])
+    # The serving warehouse: a Spark build is published into DuckDB here.
+    reader = reader_for(environ=env)
+    segment, country = reader.query_all([q.format("serving") for q in queries])
     return normalised(
         [dict(zip(SEGMENT_COLUMNS, row, strict=True)) for row in segment],
         [dict(zip(COUNTRY_COLUMNS, row, strict=True)) for row in country],

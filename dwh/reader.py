@@ -21,7 +21,7 @@ from dwh.settings import (
     Target,
     duckdb_settings,
     postgres_settings,
-    resolve_target,
+    serving_target,
 )
 
 Rows = tuple[tuple[Any, ...], ...]
@@ -154,20 +154,16 @@ def reader_for(
     postgres: PostgresSettings | None = None,
     application_name: str = "voucher",
 ) -> Reader:
-    """The reader of the warehouse ``target`` (else DBT_TARGET) points at.
+    """The reader of the serving warehouse: ``target``, else SERVE_TARGET, else
+    DBT_TARGET when it is DuckDB or PostgreSQL, else DuckDB (serving_target).
 
     ``postgres`` overrides the connection settings (the API's own role).
     """
-    resolved = resolve_target(target, environ)
+    resolved = serving_target(target, environ)
     if resolved is Target.DUCKDB:
         return DuckDBReader(duckdb_settings(environ).path)
-    if resolved is Target.POSTGRES:
-        return PostgresReader(
-            postgres or postgres_settings(environ), application_name=application_name
-        )
-    raise WarehouseError(
-        f"the {resolved.value} warehouse is not a serving warehouse"
-        " (publish a Spark build into DuckDB or PostgreSQL)"
+    return PostgresReader(
+        postgres or postgres_settings(environ), application_name=application_name
     )
 
 

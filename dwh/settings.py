@@ -21,8 +21,22 @@ from dwh.errors import ConfigError
 
 ENV_DEFAULTS: dict[str, str] = {
     "DBT_TARGET": "duckdb",
+    # The warehouse the API serves from and builds are published into
+    # (duckdb or postgres); empty: DBT_TARGET when it is one of them, else
+    # duckdb (a Spark build is published into the embedded default).
+    "SERVE_TARGET": "",
     "DUCKDB_PATH": "warehouse/voucher.duckdb",
     "SPARK_WAREHOUSE": "warehouse/spark",
+    # The local Spark cluster (make spark-cluster, target spark_cluster): its
+    # pids, logs and work folders; the warehouse folder every node and the
+    # loader share (on a real cluster: object storage or HDFS); the Thrift
+    # server dbt and the loader talk to; its Hive metastore's database, on
+    # the PostgreSQL above.
+    "SPARK_CLUSTER_DIR": "build/spark",
+    "SPARK_CLUSTER_WAREHOUSE": "build/spark/warehouse",
+    "SPARK_THRIFT_HOST": "127.0.0.1",
+    "SPARK_THRIFT_PORT": "10000",
+    "SPARK_METASTORE_DB": "spark_metastore",
     "PGHOST": "127.0.0.1",
     "PGPORT": "5432",
     "PGUSER": "postgres",
@@ -54,6 +68,12 @@ class Target(StrEnum):
     DUCKDB = "duckdb"
     POSTGRES = "postgres"
     SPARK = "spark"
+    SPARK_CLUSTER = "spark_cluster"
+
+
+# The warehouses the publish step can serve from (the API and the report read
+# them); a Spark build is published into one of them.
+SERVING_TARGETS = (Target.DUCKDB, Target.POSTGRES)
 
 
 @dataclass(frozen=True)
@@ -65,9 +85,17 @@ class DuckDBSettings:
 
 @dataclass(frozen=True)
 class SparkSettings:
-    """Where the local Spark warehouse keeps its metastore, tables and loads."""
+    """Where a Spark warehouse keeps its tables and loads, and how to reach
+    it: a local session over its own metastore (target spark), or the Thrift
+    server of a cluster (target spark_cluster) whose nodes share the folder."""
 
     warehouse: Path
+    # (host, port) of the cluster's Thrift server; None: a local session.
+    thrift: tuple[str, int] | None = None
+
+    @property
+    def target(self) -> Target:
+        return Target.SPARK if self.thrift is None else Target.SPARK_CLUSTER
 
     @property
     def loads_dir(self) -> Path:
@@ -141,9 +169,42 @@ def duckdb_settings(environ: Mapping[str, str] | None = None) -> DuckDBSettings:
     return DuckDBSettings(path=Path(setting("DUCKDB_PATH", environ)))
 
 
-def spark_settings(environ: Mapping[str, str] | None = None) -> SparkSettings:
-    """Spark settings; a relative ``SPARK_WAREHOUSE`` is relative to the cwd."""
+def spark_settings(
+    environ: Mapping[str, str] | None = None, target: Target = Target.SPARK
+) -> SparkSettings:
+    """Spark settings of the local session (``SPARK_WAREHOUSE``) or of the
+    cluster (``SPARK_CLUSTER_WAREHOUSE``, ``SPARK_THRIFT_HOST``/``_PORT``); a
+    relative folder is relative to the cwd."""
+    if target is Target.SPARK_CLUSTER:
+        return SparkSettings(
+            warehouse=Path(setting("SPARK_CLUSTER_WAREHOUSE", environ)),
+            thrift=(
+                setting("SPARK_THRIFT_HOST", environ),
+                _number("SPARK_THRIFT_PORT", environ),
+            ),
+        )
     return SparkSettings(warehouse=Path(setting("SPARK_WAREHOUSE", environ)))
+
+
+def serving_target(
+    override: str | None = None, environ: Mapping[str, str] | None = None
+) -> Target:
+    """The warehouse the API serves from and the publish step publishes into:
+    the ``--target`` override, else ``SERVE_TARGET``, else ``DBT_TARGET`` when
+    it is a serving warehouse, else DuckDB (a Spark build is published into
+    the embedded default unless told otherwise)."""
+    environ = os.environ if environ is None else environ
+    chosen = override or setting("SERVE_TARGET", environ)
+    if chosen:
+        target = resolve_target(chosen, environ)
+        if target not in SERVING_TARGETS:
+            raise ConfigError(
+                f"{target.value} is not a serving warehouse: serve from"
+                f" {' or '.join(serving.value for serving in SERVING_TARGETS)}"
+            )
+        return target
+    built = resolve_target(None, environ)
+    return built if built in SERVING_TARGETS else Target.DUCKDB
 
 
 def postgres_settings(environ: Mapping[str, str] | None = None) -> PostgresSettings:

@@ -140,8 +140,8 @@ class _Warehouse:
 def _warehouse(target: Target, environ: Mapping[str, str] | None) -> _Warehouse:
     if target is Target.DUCKDB:
         module, settings = duckdb_warehouse, duckdb_settings(environ)
-    elif target is Target.SPARK:
-        module, settings = spark_warehouse, spark_settings(environ)
+    elif target in (Target.SPARK, Target.SPARK_CLUSTER):
+        module, settings = spark_warehouse, spark_settings(environ, target)
     else:
         module, settings = postgres_warehouse, postgres_settings(environ)
     return _Warehouse(

@@ -1,14 +1,21 @@
-"""Append to ``raw.vouchers`` in a Spark warehouse (a local session, Hive
-metastore), replace it, or withdraw a load.
+"""Append to ``raw.vouchers`` in a Spark warehouse, replace it, or withdraw
+a load: through a local session (target ``spark``: an embedded metastore, one
+process at a time) or through a Spark Thrift Server in front of a cluster
+(target ``spark_cluster``). Both are driven by the same SQL statements.
 
 Spark has no multi-statement transactions, so the swap is a metadata change:
 
 1. each new file's text batches are written by pyarrow as Parquet into a new
-   folder of the warehouse (streamed: memory stays bounded whatever the size);
+   folder of the warehouse folder every node shares (streamed: memory stays
+   bounded whatever the size);
 2. an external table ``raw._vouchers_loaded_<load id>`` is declared over it;
-3. ``raw.vouchers`` is replaced by a view, the union of the current loads'
-   tables, in one metastore update; only then are withdrawn loads' tables and
-   files dropped and ``raw.load_log`` rewritten (a Parquet table has no UPDATE).
+3. the view ``raw.vouchers``, the union of the current loads' tables, is
+   altered in one metastore update (``alter view``: a reader through the
+   Thrift server sees the old or the new union, never no view, as it can
+   during ``create or replace view``); only then are withdrawn loads' tables
+   dropped and ``raw.load_log`` rewritten (a Parquet table has no UPDATE).
+   Their files go at the next load or unload, so that a query still reading
+   the old union finishes.
 
 Until step 3 every reader sees the previous rows; a bad file or a failure
 removes the new folders and leaves them untouched. (A process killed between
@@ -16,9 +23,8 @@ step 3 and the log's rewrite leaves the log behind the view: the next load does
 not know the newest files and loads them again.) dbt's staging view reads the
 ``raw.vouchers`` view by name, so it keeps working across loads.
 
-The session settings are the ones ``profiles.yml`` gives dbt-spark, so both
-share one metastore and warehouse folder (one process at a time: the embedded
-Derby metastore takes a lock).
+The local session's settings are the ones ``profiles.yml`` gives dbt-spark,
+so both share one metastore and warehouse folder.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dwh.settings import SparkSettings
+from dwh.spark import SparkSql, spark_literal, sql_over
 from loader.errors import OneLineError, WarehouseError, first_line
 from loader.load_run import LoadRun, table_suffix, utc_now
 from loader.plan import (
@@ -66,38 +73,25 @@ _VOUCHERS_SCHEMA = pa.schema(
     ]
 )
 _LOAD_LOG_COLUMNS = (
-    "load_id string, target string, source_file string, source_path string,"
-    " source_sha256 string, source_size_bytes bigint, row_count bigint,"
-    " started_at timestamp, finished_at timestamp, source_origin string,"
-    " unloaded_at timestamp"
+    ("load_id", "string"),
+    ("target", "string"),
+    ("source_file", "string"),
+    ("source_path", "string"),
+    ("source_sha256", "string"),
+    ("source_size_bytes", "bigint"),
+    ("row_count", "bigint"),
+    ("started_at", "timestamp"),
+    ("finished_at", "timestamp"),
+    ("source_origin", "string"),
+    ("unloaded_at", "timestamp"),
 )
-_LOAD_LOG_NAMES = tuple(part.split()[0] for part in _LOAD_LOG_COLUMNS.split(","))
+# Columns a load log written before they existed gets.
+_LOAD_LOG_ADDED = ("source_origin", "unloaded_at")
 _SPARK_TYPES = {
     pa.string(): "string",
     pa.int64(): "bigint",
     pa.timestamp("us", tz="UTC"): "timestamp",
 }
-
-
-def spark_session(settings: SparkSettings):
-    """The local SparkSession over the project's metastore and warehouse."""
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.appName("voucher-loader").enableHiveSupport()
-    for key, value in settings.session_config().items():
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
-
-
-@contextlib.contextmanager
-def session_over(settings: SparkSettings) -> Iterator:
-    """spark_session, stopped on leaving, so that another process (dbt, the
-    loader's command line) can open the embedded metastore afterwards."""
-    spark = spark_session(settings)
-    try:
-        yield spark
-    finally:
-        spark.stop()
 
 
 def apply_plan(
@@ -109,8 +103,8 @@ def apply_plan(
     An exception raised while iterating a file's batches propagates unchanged
     after the new folders have been removed: no file of the plan is loaded.
     """
-    with _warehouse_session(settings) as spark:
-        log_rows = _log_rows(spark)
+    with _warehouse(settings) as sql:
+        log_rows = _log_rows(sql)
         current = _current(log_rows)
         to_write, skipped = plan.to_write(current)
         if not to_write and not plan.replace:
@@ -121,7 +115,7 @@ def apply_plan(
                 table = _table_of(pending.run.load_id)
                 folder = settings.loads_dir / table
                 rows = _write_parquet(folder, batches_of(pending), pending.run)
-                spark.sql(
+                sql.rows(
                     f"create table {RAW_SCHEMA}.{table} using parquet"
                     f" location '{folder.resolve().as_uri()}'"
                 )
@@ -130,18 +124,18 @@ def apply_plan(
             kept = [load.load_id for load in current if load not in withdrawn]
             # The swap: one metastore update. Everything before it can fail
             # harmlessly.
-            _point_view(spark, [*kept, *(done.pending.run.load_id for done in written)])
+            _point_view(sql, [*kept, *(done.pending.run.load_id for done in written)])
         except BaseException:
             for pending in to_write:
-                _drop_load(spark, settings, pending.run.load_id)
+                _drop_load(sql, settings, pending.run.load_id)
             raise
-        _forget(spark, settings, withdrawn)
+        _forget(sql, settings, withdrawn)
         now = utc_now()
         _write_log(
-            spark,
+            sql,
             [_withdrawn_row(row, withdrawn, now) for row in log_rows]
             + [
-                done.pending.run.load_log_row("spark", done.row_count)
+                done.pending.run.load_log_row(settings.target.value, done.row_count)
                 for done in written
             ],
         )
@@ -150,65 +144,77 @@ def apply_plan(
 
 def current_loads(settings: SparkSettings) -> list[CurrentLoad]:
     """The loads raw.vouchers holds, oldest first."""
-    with _warehouse_session(settings) as spark:
-        return _current(_log_rows(spark))
+    with _warehouse(settings) as sql:
+        return _current(_log_rows(sql))
 
 
 def unload(settings: SparkSettings, selector: str) -> CurrentLoad:
     """Withdraw the current load ``selector`` names (its id or file name): the
     view stops reading it in one metastore update, then its table goes."""
-    with _warehouse_session(settings) as spark:
-        log_rows = _log_rows(spark)
+    with _warehouse(settings) as sql:
+        log_rows = _log_rows(sql)
         current = _current(log_rows)
         load = choose_unload(current, selector)
-        _point_view(spark, [other.load_id for other in current if other != load])
-        _forget(spark, settings, [load])
+        _point_view(sql, [other.load_id for other in current if other != load])
+        _forget(sql, settings, [load])
         now = utc_now()
-        _write_log(spark, [_withdrawn_row(row, [load], now) for row in log_rows])
+        _write_log(sql, [_withdrawn_row(row, [load], now) for row in log_rows])
         return load
 
 
 @contextlib.contextmanager
-def _warehouse_session(settings: SparkSettings) -> Iterator:
-    """A session with raw and its log in place; Spark errors become one line."""
-    try:
-        spark = spark_session(settings)
-    except Exception as error:
-        raise WarehouseError(f"cannot start Spark: {first_line(error)}") from None
-    try:
-        spark.sql(f"create database if not exists {RAW_SCHEMA}")
-        spark.sql(
-            f"create table if not exists {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
-            f" ({_LOAD_LOG_COLUMNS}) using parquet"
-        )
-        columns = spark.table(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}").columns
-        for name, kind in (("source_origin", "string"), ("unloaded_at", "timestamp")):
-            if name not in columns:  # a load log written before the column existed
-                spark.sql(
-                    f"alter table {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
-                    f" add columns ({name} {kind})"
-                )
-        yield spark
-    except (OneLineError, KeyboardInterrupt):
-        raise
-    except Exception as error:
-        raise WarehouseError(f"Spark: {first_line(error)}") from None
-    finally:
-        spark.stop()
+def _warehouse(settings: SparkSettings) -> Iterator[SparkSql]:
+    """SQL on the warehouse with raw and its log in place; Spark errors
+    become one line."""
+    with contextlib.ExitStack() as stack:
+        try:
+            sql = stack.enter_context(sql_over(settings))
+        except OneLineError:
+            raise
+        except Exception as error:
+            raise WarehouseError(f"cannot start Spark: {first_line(error)}") from None
+        try:
+            _create_raw(sql)
+            yield sql
+        except (OneLineError, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            raise WarehouseError(f"Spark: {first_line(error)}") from None
+
+
+def _create_raw(sql: SparkSql) -> None:
+    """The raw database and its load log, upgraded if written before columns
+    existed."""
+    sql.rows(f"create database if not exists {RAW_SCHEMA}")
+    columns = ", ".join(f"{name} {kind}" for name, kind in _LOAD_LOG_COLUMNS)
+    sql.rows(
+        f"create table if not exists {RAW_SCHEMA}.{LOAD_LOG_TABLE}"
+        f" ({columns}) using parquet"
+    )
+    existing = {row[0] for row in sql.rows(f"describe {RAW_SCHEMA}.{LOAD_LOG_TABLE}")}
+    for name, kind in _LOAD_LOG_COLUMNS:
+        if name in _LOAD_LOG_ADDED and name not in existing:
+            sql.rows(
+                f"alter table {RAW_SCHEMA}.{LOAD_LOG_TABLE} add columns ({name} {kind})"
+            )
 
 
 def _table_of(load_id: str) -> str:
     return LOADED_PREFIX + table_suffix(load_id)
 
 
-def _log_rows(spark) -> list[list[object]]:
-    """raw.load_log's rows, in its column order (collected: it is small)."""
-    frame = spark.table(f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}").select(*_LOAD_LOG_NAMES)
-    return [list(row) for row in frame.collect()]
+def _log_rows(sql: SparkSql) -> list[list[object]]:
+    """raw.load_log's rows, in its column order (it is small)."""
+    names = ", ".join(name for name, _ in _LOAD_LOG_COLUMNS)
+    return [
+        list(row)
+        for row in sql.rows(f"select {names} from {RAW_SCHEMA}.{LOAD_LOG_TABLE}")
+    ]
 
 
 def _current(log_rows: list[list[object]]) -> list[CurrentLoad]:
-    rows = [dict(zip(_LOAD_LOG_NAMES, row, strict=True)) for row in log_rows]
+    names = [name for name, _ in _LOAD_LOG_COLUMNS]
+    rows = [dict(zip(names, row, strict=True)) for row in log_rows]
     current = [
         CurrentLoad(
             row["load_id"],
@@ -231,18 +237,17 @@ def _withdrawn_row(
     return row
 
 
-def _write_log(spark, rows: list[list[object]]) -> None:
+def _write_log(sql: SparkSql, rows: list[list[object]]) -> None:
     """Rewrite raw.load_log with ``rows`` (a Parquet table has no UPDATE)."""
-    frame = spark.createDataFrame(
-        [tuple(row) for row in rows], schema=_LOAD_LOG_COLUMNS
+    values = ", ".join(
+        "(" + ", ".join(spark_literal(value) for value in row) + ")" for row in rows
     )
-    frame.write.mode("overwrite").insertInto(
-        f"{RAW_SCHEMA}.{LOAD_LOG_TABLE}", overwrite=True
-    )
+    sql.rows(f"insert overwrite table {RAW_SCHEMA}.{LOAD_LOG_TABLE} values {values}")
 
 
-def _point_view(spark, load_ids: list[str]) -> None:
-    """``raw.vouchers`` becomes the union of these loads' tables."""
+def _point_view(sql: SparkSql, load_ids: list[str]) -> None:
+    """``raw.vouchers`` becomes the union of these loads' tables: altered in
+    place once it exists, which readers never see missing."""
     if load_ids:
         body = " union all ".join(
             f"select * from {RAW_SCHEMA}.{_table_of(load_id)}" for load_id in load_ids
@@ -253,29 +258,41 @@ def _point_view(spark, load_ids: list[str]) -> None:
             for field in _VOUCHERS_SCHEMA
         )
         body = f"select {columns} where 1 = 0"
-    spark.sql(f"create or replace view {RAW_SCHEMA}.{VOUCHERS_TABLE} as {body}")
+    view = f"{RAW_SCHEMA}.{VOUCHERS_TABLE}"
+    if VOUCHERS_TABLE in _tables(sql):
+        sql.rows(f"alter view {view} as {body}")
+    else:
+        sql.rows(f"create view {view} as {body}")
 
 
-def _forget(spark, settings: SparkSettings, withdrawn: list[CurrentLoad]) -> None:
-    """Drop the withdrawn loads' tables and folders, and any folder a killed
-    load left behind (one no table reads)."""
-    for load in withdrawn:
-        _drop_load(spark, settings, load.load_id)
-    tables = {
-        row.tableName
-        for row in spark.sql(f"show tables in {RAW_SCHEMA}").collect()
-        if row.tableName.startswith(LOADED_PREFIX)
-    }
+def _tables(sql: SparkSql) -> set[str]:
+    """The names of raw's tables and views (show tables: namespace, name, temp)."""
+    return {row[1] for row in sql.rows(f"show tables in {RAW_SCHEMA}")}
+
+
+def _forget(
+    sql: SparkSql, settings: SparkSettings, withdrawn: list[CurrentLoad]
+) -> None:
+    """Drop the withdrawn loads' tables, after the swap. Their files stay
+    until the next load or unload (a query that started before the swap may
+    still be reading them: through a Thrift server readers overlap with
+    loads), which removes them with any folder a killed load left behind:
+    every folder no table reads."""
+    tables = {name for name in _tables(sql) if name.startswith(LOADED_PREFIX)}
     if settings.loads_dir.exists():
         for folder in settings.loads_dir.iterdir():
             if folder.name not in tables:
                 shutil.rmtree(folder, ignore_errors=True)
+    for load in withdrawn:
+        # An external table: dropping it leaves its folder.
+        with contextlib.suppress(Exception):
+            sql.rows(f"drop table if exists {RAW_SCHEMA}.{_table_of(load.load_id)}")
 
 
-def _drop_load(spark, settings: SparkSettings, load_id: str) -> None:
+def _drop_load(sql: SparkSql, settings: SparkSettings, load_id: str) -> None:
     table = _table_of(load_id)
     with contextlib.suppress(Exception):
-        spark.sql(f"drop table if exists {RAW_SCHEMA}.{table}")
+        sql.rows(f"drop table if exists {RAW_SCHEMA}.{table}")
     shutil.rmtree(settings.loads_dir / table, ignore_errors=True)
 
 

@@ -29,9 +29,11 @@
         {%- endif -%}
     {%- endif -%}
     {%- if conditions -%}
+        {#- The alias: Spark reads `where (` right after a table name as an
+            alias with a column list. -#}
         {{- return(
-            '(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ')
-            ~ ') dbt_subquery'
+            '(select * from ' ~ relation ~ ' as tested_rows where '
+            ~ conditions | join(' and ') ~ ') dbt_subquery'
         ) -}}
     {%- endif -%}
     {{- return(relation) -}}

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from dwh import cli
 from dwh.reader import reader_for
-from dwh.settings import Target, resolve_target, serving_settings
+from dwh.settings import (
+    SERVING_TARGETS,
+    resolve_target,
+    serving_settings,
+    serving_target,
+)
 from serving.audit import audit_build
 from serving.publish import history, publish, rollback
 from serving.summary import read_summary, render
@@ -30,8 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _publish(arguments: argparse.Namespace) -> int:
     settings = serving_settings()
     build = audit_build(arguments.target_path or settings.dbt_target_path)
-    target = resolve_target(arguments.target)
-    result = publish(build, target, settings)
+    target = serving_target(arguments.target)
+    # A build dbt ran on Spark (DBT_TARGET) is published into the serving
+    # warehouse; any other is published where it was built.
+    dbt_target = resolve_target()
+    built_on = dbt_target if dbt_target not in SERVING_TARGETS else target
+    result = publish(build, target, settings, built_on=built_on)
     if not result.changed:
         cli.say(
             f"build {result.invocation_id} is already published as"
@@ -47,7 +56,7 @@ def _publish(arguments: argparse.Namespace) -> int:
 
 
 def _rollback(arguments: argparse.Namespace) -> int:
-    target = resolve_target(arguments.target)
+    target = serving_target(arguments.target)
     result = rollback(target, serving_settings())
     cli.say(
         f"rolled back: {target.value} serving now serves #{result.publish_id}"
@@ -57,7 +66,7 @@ def _rollback(arguments: argparse.Namespace) -> int:
 
 
 def _history(arguments: argparse.Namespace) -> int:
-    entries = history(resolve_target(arguments.target), serving_settings())
+    entries = history(serving_target(arguments.target), serving_settings())
     if not entries:
         cli.say("nothing published yet")
     for entry in entries:
@@ -91,12 +100,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Publish a dbt build that passed, or roll back to an earlier one.",
     )
     cli.add_verbose(parser)
-    targets = [Target.DUCKDB.value, Target.POSTGRES.value]
+    targets = [target.value for target in SERVING_TARGETS]
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--target",
         choices=targets,
-        help="serving warehouse (default: $DBT_TARGET, else duckdb)",
+        help=(
+            "serving warehouse (default: $SERVE_TARGET, else $DBT_TARGET when it"
+            " is duckdb or postgres, else duckdb)"
+        ),
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     publish_command = commands.add_parser(

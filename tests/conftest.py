@@ -96,7 +96,7 @@ def fresh_postgres_database(name: str) -> dict[str, str]:
 _SPARK_FRAME = """
 import sys
 from dwh.settings import spark_settings
-from loader.spark_warehouse import session_over
+from dwh.spark import session_over
 with session_over(spark_settings()) as spark:
     print(spark.sql(sys.argv[1]).toPandas().to_json(orient="split", index=False))
 """
@@ -231,7 +231,7 @@ def require_spark() -> None:
 def spark_rows(env: Mapping[str, str], statement: str) -> list[tuple]:
     """The rows of a statement run in Spark, as tuples."""
     from dwh.settings import spark_settings
-    from loader.spark_warehouse import session_over
+    from dwh.spark import session_over
 
     with session_over(spark_settings(env)) as spark:
         return [tuple(row) for row in spark.sql(statement).collect()]

@@ -16,6 +16,7 @@ from dwh.settings import (
     postgres_settings,
     resolve_target,
     serving_settings,
+    serving_target,
     spark_settings,
 )
 from tests.conftest import REPO_ROOT
@@ -128,3 +129,28 @@ def test_the_api_role_reads_the_same_database_as_the_loader() -> None:
     api = api_postgres_settings(environ)
     assert (api.database, api.user) == ("dw", "reader")
     assert api.host == postgres_settings(environ).host
+
+
+def test_the_serving_warehouse_is_duckdb_or_postgres_whatever_dbt_built_on() -> None:
+    assert serving_target(None, {}) is Target.DUCKDB
+    assert serving_target(None, {"DBT_TARGET": "postgres"}) is Target.POSTGRES
+    # A Spark build is published into the embedded default unless told.
+    assert serving_target(None, {"DBT_TARGET": "spark_cluster"}) is Target.DUCKDB
+    environ = {"DBT_TARGET": "spark_cluster", "SERVE_TARGET": "postgres"}
+    assert serving_target(None, environ) is Target.POSTGRES
+    assert serving_target("duckdb", environ) is Target.DUCKDB
+
+
+def test_spark_is_not_a_serving_warehouse() -> None:
+    with pytest.raises(ConfigError, match="spark is not a serving warehouse"):
+        serving_target(None, {"SERVE_TARGET": "spark"})
+
+
+def test_the_cluster_is_reached_through_its_thrift_server() -> None:
+    environ = {"SPARK_THRIFT_PORT": "10017", "SPARK_CLUSTER_WAREHOUSE": "/shared/wh"}
+    cluster = spark_settings(environ, Target.SPARK_CLUSTER)
+    assert cluster.thrift == ("127.0.0.1", 10017)
+    assert cluster.loads_dir == Path("/shared/wh/raw_loads")
+    assert cluster.target is Target.SPARK_CLUSTER
+    assert spark_settings(environ).thrift is None
+    assert spark_settings(environ).target is Target.SPARK

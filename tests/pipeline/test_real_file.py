@@ -1,5 +1,6 @@
 """End to end on the real challenge file: load, dbt build, compare the marts
-with the independent pandas computation in ``oracle.py``."""
+with the independent pandas computation in ``oracle.py``, on DuckDB and
+PostgreSQL (Spark: test_spark_cluster.py, through the cluster)."""
 
 import hashlib
 from pathlib import Path
@@ -10,7 +11,6 @@ import pytest
 
 from api.app import create_app
 from api.config import ApiConfig
-from tests.conftest import spark_rows
 from tests.pipeline import oracle
 
 ALL_COUNTRIES = ("Peru", "China", "Latvia", "Australia")
@@ -113,13 +113,3 @@ def test_postgres_mart_matches_independent_computation(
     postgres_pipeline, shared_data_file
 ):
     build_and_compare(postgres_pipeline, shared_data_file, ALL_COUNTRIES)
-
-
-@pytest.mark.shared_data
-@pytest.mark.spark
-def test_spark_mart_matches_independent_computation(spark_pipeline, shared_data_file):
-    """The same models on Apache Spark (dbt-spark, local session) give the
-    same marts as the pandas computation, and so as DuckDB and PostgreSQL."""
-    build_and_compare(spark_pipeline, shared_data_file, ALL_COUNTRIES)
-    # One load: raw.vouchers is a view of the one table behind it.
-    assert spark_rows(spark_pipeline.env, "select count(*) from raw.load_log") == [(1,)]
