@@ -17,6 +17,7 @@ import glob
 import os
 import shutil
 import signal
+import sys
 import tempfile
 
 from api.worker import BoundedASGIWorker
@@ -69,12 +70,22 @@ errorlog = "-"
 
 
 def on_starting(server):
-    """Before any worker: a fresh directory for the metrics' files.
+    """Before any worker: the settings checked (a bad one is one line and
+    exit 2, not a traceback per worker), and a fresh directory for the
+    metrics' files.
 
     Files left by an earlier run would be summed with this one's, so they go.
     The variable must be set before a worker imports prometheus_client, which
     picks its mode then; the workers inherit it from this process.
     """
+    from api.config import ApiConfig
+    from dwh.errors import OneLineError
+
+    try:
+        ApiConfig.from_env()
+    except (OneLineError, ValueError) as error:
+        print(f"voucher api: error: {error}", file=sys.stderr)
+        sys.exit(2)
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         os.makedirs(directory, exist_ok=True)

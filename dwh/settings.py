@@ -6,7 +6,9 @@ variables with the same defaults (tests/dwh/test_settings.py checks it), so the
 loader, dbt, the publish step, the API and the report always talk to the same
 warehouse: ``DBT_TARGET`` picks it, ``DUCKDB_PATH`` locates the DuckDB file, the
 libpq variables (``PGHOST`` ...) locate PostgreSQL and ``SPARK_WAREHOUSE`` the
-folder of the local Spark warehouse (metastore, tables, loads).
+folder of the local Spark warehouse (metastore, tables, loads). The API, the
+report and the publish step read ``SERVE_TARGET`` instead (serving_target):
+a Spark build is published into DuckDB or PostgreSQL.
 """
 
 import dataclasses
@@ -196,13 +198,13 @@ def serving_target(
     environ = os.environ if environ is None else environ
     chosen = override or setting("SERVE_TARGET", environ)
     if chosen:
-        target = resolve_target(chosen, environ)
-        if target not in SERVING_TARGETS:
+        names = [serving.value for serving in SERVING_TARGETS]
+        if chosen not in names:
             raise ConfigError(
-                f"{target.value} is not a serving warehouse: serve from"
-                f" {' or '.join(serving.value for serving in SERVING_TARGETS)}"
+                f"SERVE_TARGET={chosen} is not a serving warehouse: serve from"
+                f" {' or '.join(names)}"
             )
-        return target
+        return Target(chosen)
     built = resolve_target(None, environ)
     return built if built in SERVING_TARGETS else Target.DUCKDB
 

@@ -15,7 +15,9 @@ Spark has no multi-statement transactions, so the swap is a metadata change:
    during ``create or replace view``); only then are withdrawn loads' tables
    dropped and ``raw.load_log`` rewritten (a Parquet table has no UPDATE).
    Their files go at the next load or unload, so that a query still reading
-   the old union finishes.
+   the old union when the swap happens can finish (one that is still running
+   at the next load can fail). Loads and unloads take turns (a file lock in
+   the warehouse folder).
 
 Until step 3 every reader sees the previous rows; a bad file or a failure
 removes the new folders and leaves them untouched. (A process killed between
@@ -30,6 +32,7 @@ so both share one metastore and warehouse folder.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import shutil
 from collections.abc import Iterable, Iterator
@@ -103,7 +106,7 @@ def apply_plan(
     An exception raised while iterating a file's batches propagates unchanged
     after the new folders have been removed: no file of the plan is loaded.
     """
-    with _warehouse(settings) as sql:
+    with _one_loader(settings), _warehouse(settings) as sql:
         log_rows = _log_rows(sql)
         current = _current(log_rows)
         to_write, skipped = plan.to_write(current)
@@ -151,7 +154,7 @@ def current_loads(settings: SparkSettings) -> list[CurrentLoad]:
 def unload(settings: SparkSettings, selector: str) -> CurrentLoad:
     """Withdraw the current load ``selector`` names (its id or file name): the
     view stops reading it in one metastore update, then its table goes."""
-    with _warehouse(settings) as sql:
+    with _one_loader(settings), _warehouse(settings) as sql:
         log_rows = _log_rows(sql)
         current = _current(log_rows)
         load = choose_unload(current, selector)
@@ -160,6 +163,21 @@ def unload(settings: SparkSettings, selector: str) -> CurrentLoad:
         now = utc_now()
         _write_log(sql, [_withdrawn_row(row, [load], now) for row in log_rows])
         return load
+
+
+@contextlib.contextmanager
+def _one_loader(settings: SparkSettings) -> Iterator[None]:
+    """One load or unload at a time on this warehouse folder (a Thrift server
+    lets several connect; each rewrites the log from what it read and sweeps
+    folders no table reads): a second one waits for the first."""
+    settings.warehouse.mkdir(parents=True, exist_ok=True)
+    with open(settings.warehouse / ".loader.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another load or unload holds %s; waiting", lock.name)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @contextlib.contextmanager

@@ -81,6 +81,7 @@
     {{- return({
         'todo': current if rescoped else current | reject('in', built_loads_ids) | list,
         'stale': built_loads_ids | reject('in', current) | list,
+        'built': built_loads_ids,
         'rescoped': rescoped,
     }) -}}
 {%- endmacro %}
@@ -107,15 +108,20 @@
 
 {#
     Incremental strategy `by_load` (DuckDB, PostgreSQL): delete the rows of
-    the loads this build processes and of the withdrawn ones, by literal
-    load ids (on PostgreSQL through the load_id index; dbt's delete+insert
-    joins the new rows to the whole table), then insert the new rows.
+    the loads this build processes, of the loads its new rows hold (the same,
+    unless another build added one meanwhile) and of the withdrawn ones, by
+    literal load ids (on PostgreSQL through the load_id index; dbt's
+    delete+insert joins the new rows to the whole table), then insert the
+    new rows.
 #}
 {% macro get_incremental_by_load_sql(arg_dict) -%}
     {%- set changes = load_changes() -%}
+    {%- set incoming = run_query(
+        'select distinct load_id from ' ~ arg_dict['temp_relation']
+    ).columns[0].values() | list -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ arg_dict['target_relation'] }}
-    where {{ load_id_in(changes.todo + changes.stale) }};
+    where {{ load_id_in((changes.todo + incoming + changes.stale) | unique | list) }};
 
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
@@ -123,13 +129,16 @@
 
 {#
     Spark's pre-hook: Parquet tables have no DELETE, and insert_overwrite
-    replaces only the partitions of the loads processed; drop the withdrawn
-    loads' partitions, one statement each (Spark runs no multi-statement
-    string). Elsewhere the by_load strategy deletes them.
+    replaces only the partitions the new rows fill; drop the withdrawn
+    loads' partitions, and when the countries changed every partition (a
+    load with no rows under the new countries would keep its old ones), one
+    statement each (Spark runs no multi-statement string). Elsewhere the
+    by_load strategy deletes them.
 #}
 {% macro drop_withdrawn_loads() -%}
     {%- if target.type == 'spark' and this is not none and is_incremental() and execute -%}
-        {%- for load_id in load_changes().stale -%}
+        {%- set changes = load_changes() -%}
+        {%- for load_id in (changes.built if changes.rescoped else changes.stale) -%}
             {%- do run_query(
                 'alter table ' ~ this ~ ' drop if exists partition (load_id = \''
                 ~ dbt.escape_single_quotes(load_id) ~ '\')'

@@ -7,8 +7,11 @@
     the build that wrote it, or by the next ones until one passes; a failed
     build's loads stay unverified. A --full-refresh, or a change of the
     countries var, rewrites every load with this build's built_at: all of
-    them are checked again. Without a publish log (nothing published yet,
-    or Spark, which does not publish) every row is checked.
+    them are checked again. Without a publish log beside the build (nothing
+    published yet, or Spark, whose builds are published into another
+    warehouse) every row is checked. What a published build verified stays
+    verified when a test or its thresholds change later: a --full-refresh
+    checks every load again.
 
     dbt's own get_where_subquery, with that filter added to the test's
     `where` config.
@@ -44,19 +47,32 @@
     as a list; none when all of them (no build published yet).
 #}
 {% macro loads_to_verify(relation) -%}
+    {%- set checked = load_verification(relation) -%}
+    {{- return(none if checked is none else checked.unverified) -}}
+{%- endmacro %}
+
+{#
+    The loads a relation holds split by whether a published build verified
+    them: {'verified': [...], 'unverified': [...]}; none before the first
+    publish (or where no publish log is beside the build, as on Spark).
+#}
+{% macro load_verification(relation) -%}
     {%- set verified_until = published_build_started_at() if execute else none -%}
     {%- if verified_until is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- set loads = [] -%}
-    {%- for row in built_loads(relation).rows if row['built_at'] > verified_until -%}
-        {%- do loads.append(row['load_id']) -%}
+    {%- set split = {'verified': [], 'unverified': []} -%}
+    {%- for row in built_loads(relation).rows -%}
+        {%- do split['unverified' if row['built_at'] > verified_until else 'verified'].append(
+            row['load_id']
+        ) -%}
     {%- endfor -%}
-    {{- return(loads) -}}
+    {{- return(split) -}}
 {%- endmacro %}
 
-{#- When the newest published build started (var('publish_log'), written by
-    python -m serving publish); none before the first publish. -#}
+{#- When the newest published build of this warehouse started
+    (var('publish_log'), written by python -m serving publish); none before
+    the first publish. -#}
 {% macro published_build_started_at() -%}
     {%- set schema, identifier = var('publish_log').split('.') -%}
     {%- set log_relation = adapter.get_relation(
@@ -65,7 +81,10 @@
     {%- if log_relation is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {{- return(
-        run_query('select max(built_at) from ' ~ log_relation).columns[0].values()[0]
-    ) -}}
+    {#- Only builds of this warehouse: a Spark build may be published into
+        the DuckDB file or PostgreSQL database another target builds in. -#}
+    {{- return(run_query(
+        'select max(built_at) from ' ~ log_relation
+        ~ " where build_target = '" ~ target.type ~ "'"
+    ).columns[0].values()[0]) -}}
 {%- endmacro %}

@@ -1,17 +1,18 @@
 -- Every in-scope row is either kept or rejected with a reason, load by load:
 -- in scope = kept + rejected, counted from staging independently of the rule
 -- model (a load missing on either side fails too). Like the generic tests of
--- the incremental models (macros/where_subquery.sql), it checks the loads no
--- published build has verified.
-{%- set kept_loads = loads_to_verify(ref('int_voucher_measure_counts')) %}
-{%- set rejected_loads = loads_to_verify(ref('rejected_vouchers')) %}
-{%- set checked = (
-    none if kept_loads is none or rejected_loads is none
-    else kept_loads + rejected_loads
+-- the incremental models (macros/where_subquery.sql), it leaves out the loads
+-- a published build verified; every other load of staging is checked, also
+-- one missing from both sides.
+{%- set kept_loads = load_verification(ref('int_voucher_measure_counts')) %}
+{%- set rejected_loads = load_verification(ref('rejected_vouchers')) %}
+{%- set verified = (
+    [] if kept_loads is none or rejected_loads is none
+    else (kept_loads.verified + rejected_loads.verified) | unique | list
 ) %}
-{%- set checked_loads = '1 = 1' if checked is none else load_id_in(checked) %}
+{%- set checked_loads = 'not (' ~ load_id_in(verified) ~ ')' %}
 {%- set checked_staged_loads = (
-    '1 = 1' if checked is none else load_id_in(checked, 'vouchers.load_id')
+    'not (' ~ load_id_in(verified, 'vouchers.load_id') ~ ')'
 ) %}
 
 with

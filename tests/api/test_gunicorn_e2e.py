@@ -164,3 +164,25 @@ def test_schemathesis_over_http_against_the_asgi_worker(asgi_server):
     fuzz()
     assert len(statuses) >= 150
     assert max(statuses) < 500
+
+
+def test_a_bad_serving_setting_stops_gunicorn_with_one_line() -> None:
+    """Checked before any worker starts: exit 2 and the reason, not a
+    traceback from every worker that imports the app."""
+    import subprocess
+
+    from tests.conftest import BIN, REPO_ROOT
+
+    result = subprocess.run(
+        [str(BIN / "gunicorn"), "--config", "api/gunicorn.conf.py", "api.asgi:app"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "SERVE_TARGET": "mysql"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "voucher api: error: SERVE_TARGET=mysql is not a serving warehouse" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr

@@ -142,7 +142,7 @@ def test_the_serving_warehouse_is_duckdb_or_postgres_whatever_dbt_built_on() -> 
 
 
 def test_spark_is_not_a_serving_warehouse() -> None:
-    with pytest.raises(ConfigError, match="spark is not a serving warehouse"):
+    with pytest.raises(ConfigError, match="SERVE_TARGET=spark is not a serving"):
         serving_target(None, {"SERVE_TARGET": "spark"})
 
 
