@@ -9,9 +9,10 @@
     countries var, rewrites every load with this build's built_at: all of
     them are checked again. Without a publish log beside the build (nothing
     published yet, or Spark, whose builds are published into another
-    warehouse) every row is checked. What a published build verified stays
-    verified when a test or its thresholds change later: a --full-refresh
-    checks every load again.
+    warehouse) every row is checked, and so it is under --vars no published
+    build had (a threshold lowered on the command line applies to every
+    load). A test whose SQL changes does not re-check the loads verified
+    before: a --full-refresh checks every load again.
 
     dbt's own get_where_subquery, with that filter added to the test's
     `where` config.
@@ -70,9 +71,9 @@
     {{- return(split) -}}
 {%- endmacro %}
 
-{#- When the newest published build of this warehouse started
-    (var('publish_log'), written by python -m serving publish); none before
-    the first publish. -#}
+{#- When the newest published build of this warehouse with the same --vars
+    started (var('publish_log'), written by python -m serving publish); none
+    before the first such publish. -#}
 {% macro published_build_started_at() -%}
     {%- set schema, identifier = var('publish_log').split('.') -%}
     {%- set log_relation = adapter.get_relation(
@@ -81,10 +82,15 @@
     {%- if log_relation is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {#- Only builds of this warehouse: a Spark build may be published into
-        the DuckDB file or PostgreSQL database another target builds in. -#}
+    {#- Only builds of this warehouse (a Spark build may be published into
+        the DuckDB file or PostgreSQL database another target builds in),
+        run with these --vars (the publish log's dbt_vars, as the publish
+        step writes them): a threshold or a country changed on the command
+        line is a test the earlier builds did not pass. -#}
+    {%- set dbt_vars = tojson(invocation_args_dict.get('vars') or {}, sort_keys=true) -%}
     {{- return(run_query(
         'select max(built_at) from ' ~ log_relation
         ~ " where build_target = '" ~ target.type ~ "'"
+        ~ " and dbt_vars = '" ~ dbt.escape_single_quotes(dbt_vars) ~ "'"
     ).columns[0].values()[0]) -}}
 {%- endmacro %}
