@@ -68,7 +68,7 @@ def test_unknown_target_is_a_one_line_settings_error(sample_file: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         "loader: error: unknown target 'snowflake'"
-        " (expected one of: duckdb, postgres, spark)\n"
+        " (expected one of: duckdb, postgres, spark, spark_cluster)\n"
     )
 
 
