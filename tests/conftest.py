@@ -92,13 +92,15 @@ def fresh_postgres_database(name: str) -> dict[str, str]:
     return env
 
 
-# Prints a Spark query's rows as pandas JSON (Pipeline.frame on Spark).
+# Prints each Spark query's rows as one line of pandas JSON (Pipeline.frames
+# on Spark): one JVM for all of them.
 _SPARK_FRAME = """
 import sys
 from dwh.settings import spark_settings
 from dwh.spark import session_over
 with session_over(spark_settings()) as spark:
-    print(spark.sql(sys.argv[1]).toPandas().to_json(orient="split", index=False))
+    for query in sys.argv[1:]:
+        print(spark.sql(query).toPandas().to_json(orient="split", index=False))
 """
 
 
@@ -162,15 +164,26 @@ class Pipeline:
 
     def frame(self, query: str) -> pd.DataFrame:
         """The rows of a query on this pipeline's warehouse."""
+        return self.frames([query])[0]
+
+    def frames(self, queries: Sequence[str]) -> list[pd.DataFrame]:
+        """The rows of several queries (on Spark, in one process)."""
         import pandas as pd
 
         if self.target == "spark":
             # In a process of its own: a session in this one would keep the
             # embedded metastore locked against the next loader or dbt run.
-            output = self.run(
-                str(BIN / "python"), "-c", _SPARK_FRAME, query
-            ).stdout  # fmt: skip
-            return pd.read_json(io.StringIO(output), orient="split")
+            output = self.run(str(BIN / "python"), "-c", _SPARK_FRAME, *queries).stdout
+            return [
+                pd.read_json(io.StringIO(line), orient="split")
+                for line in output.splitlines()
+                if line.startswith("{")
+            ]
+        return [self._frame(query) for query in queries]
+
+    def _frame(self, query: str) -> pd.DataFrame:
+        import pandas as pd
+
         if self.target == "duckdb":
             import duckdb
 

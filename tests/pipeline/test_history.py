@@ -34,8 +34,8 @@ MARTS = {
 def marts(pipeline: Pipeline) -> dict[str, pd.DataFrame]:
     """Every mart, sorted by its key, without the build time."""
     frames = {}
-    for table, key in MARTS.items():
-        frame = pipeline.frame(f"select * from marts.{table}")
+    tables = pipeline.frames([f"select * from marts.{table}" for table in MARTS])
+    for (table, key), frame in zip(MARTS.items(), tables, strict=True):
         frame = frame.drop(columns=["built_at"], errors="ignore")
         frames[table] = frame.sort_values(key, na_position="first").reset_index(
             drop=True
