@@ -455,8 +455,9 @@ def _copy(session: Session, relation: PublishedRelation, publish_id: int) -> int
     if not columns:
         raise NotPublishable(f"the build has no table {source}")
     selected = ", ".join(_ident(column) for column in columns)
+    kept = _history_columns(session, relation)
     if not _history_ready(
-        session, relation, columns, lambda: _types(session, relation)
+        session, relation, kept, columns, lambda: _types(session, relation)
     ):
         session.run(
             f"create table {history_table} as"
@@ -480,8 +481,9 @@ def _copy_fetched(
 ) -> int:
     """Insert the rows of a table read from Spark under publish_id."""
     history_table = f"{SCHEMA}.{_ident(relation.name + HISTORY_SUFFIX)}"
-    table = _in_history_order(session, relation, table)
-    if not _history_ready(session, relation, table.columns, lambda: table.types):
+    kept = _history_columns(session, relation)
+    table = _in_history_order(kept, table)
+    if not _history_ready(session, relation, kept, table.columns, lambda: table.types):
         columns = ", ".join(
             f"{_ident(name)} {table.types[name]}" for name in table.columns
         )
@@ -496,16 +498,18 @@ def _copy_fetched(
     return len(table.rows)
 
 
-def _in_history_order(
-    session: Session, relation: PublishedRelation, table: _FetchedTable
-) -> _FetchedTable:
+def _history_columns(session: Session, relation: PublishedRelation) -> list[str] | None:
+    """The published history's columns after publish_id; None without one."""
+    if not _exists(session, f"{SCHEMA}.{relation.name + HISTORY_SUFFIX}"):
+        return None
+    return _columns(session, SCHEMA, relation.name + HISTORY_SUFFIX)[1:]
+
+
+def _in_history_order(kept: list[str] | None, table: _FetchedTable) -> _FetchedTable:
     """The table's columns in the published history's order, new ones after:
     Spark puts a partition column (load_id) last, where DuckDB and
     PostgreSQL keep it where the model selects it."""
-    if not _exists(session, f"{SCHEMA}.{relation.name + HISTORY_SUFFIX}"):
-        return table
-    kept = _columns(session, SCHEMA, relation.name + HISTORY_SUFFIX)[1:]
-    if not set(kept) <= set(table.columns):
+    if kept is None or not set(kept) <= set(table.columns):
         return table  # _history_ready refuses it, naming both
     order = kept + [name for name in table.columns if name not in kept]
     positions = [table.columns.index(name) for name in order]
@@ -516,16 +520,17 @@ def _in_history_order(
 def _history_ready(
     session: Session,
     relation: PublishedRelation,
+    kept: list[str] | None,
     columns: list[str],
     types: Callable[[], Mapping[str, str]],
 ) -> bool:
-    """Whether the table's published history exists; if it does, the build's
-    columns must start with the history's, and columns added at the end join
-    it (the builds kept from before have nulls there) and the view."""
-    if not _exists(session, f"{SCHEMA}.{relation.name + HISTORY_SUFFIX}"):
+    """Whether the table's published history exists (its columns ``kept``,
+    from _history_columns); if it does, the build's columns must start with
+    the history's, and columns added at the end join it (the builds kept from
+    before have nulls there) and the view."""
+    if kept is None:
         return False
     history_table = f"{SCHEMA}.{_ident(relation.name + HISTORY_SUFFIX)}"
-    kept = _columns(session, SCHEMA, relation.name + HISTORY_SUFFIX)[1:]
     if columns[: len(kept)] != kept:
         raise NotPublishable(
             f"{relation.build_schema}.{relation.name} has columns"
