@@ -139,6 +139,10 @@ postgres: setup
 	scripts/with-postgres.sh $(BIN)/python -m loader ensure-postgres
 
 # Tests use their own warehouse so they never overwrite the one `make run` built.
+# Two pytest processes (the machine's two cores), each test file whole in one
+# (loadfile: module fixtures such as the Spark cluster start once); each
+# process has its own PostgreSQL databases (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: export DUCKDB_PATH := build/test/voucher.duckdb
 test: export PGDATABASE := voucher_test
 test: lint setup setup-spark demo-data
@@ -146,7 +150,7 @@ test: lint setup setup-spark demo-data
 	$(MAKE) dbt-quality DBT_TARGET=duckdb
 	scripts/with-postgres.sh $(MAKE) pipeline DBT_TARGET=postgres
 	$(MAKE) airflow-test
-	$(BIN)/pytest --durations=30
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 # Airflow in its own virtualenv (it pins hundreds of libraries the product must
 # not meet), from the committed constraints; `orchestration/airflow/airflow.sh

@@ -631,8 +631,13 @@ def _grant_api(
     """
     role = api_postgres_settings(environ)
     quoted = _ident(role.user)
-    if not session.rows("select 1 from pg_roles where rolname = ?", [role.user]):
-        session.run(f"create role {quoted} login")
+    # Roles belong to the server, not the database: a publish into another
+    # database may create it concurrently (its CREATE then wins, ours waits
+    # for it and raises unique_violation, which is no error here).
+    session.run(
+        f"do $$ begin create role {quoted} login; exception"
+        " when duplicate_object or unique_violation then null; end $$"
+    )
     if role.password:
         session.run(f"alter role {quoted} password ?", [role.password])
     database = _ident(session.rows("select current_database()")[0][0])

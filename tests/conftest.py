@@ -80,9 +80,17 @@ def postgres_reachable() -> bool:
     return True
 
 
+def worker_suffixed(name: str) -> str:
+    """``name``, made unique per pytest-xdist worker (``make test`` runs two)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{name}_{worker}" if worker else name
+
+
 def fresh_postgres_database(name: str) -> dict[str, str]:
-    """Drop and create database ``name``; return the env that points at it."""
+    """Drop and create database ``name`` (this worker's own); return the env
+    that points at it."""
     require(postgres_reachable(), "PostgreSQL is not reachable on PGHOST:PGPORT")
+    name = worker_suffixed(name)
     env = postgres_env(name)
     connection = postgres_connection(env, admin=True)
     with connection.cursor() as cursor:

@@ -26,12 +26,12 @@ from tests.api.fake_mart import (
     seed_definitions,
     write_mart,
 )
-from tests.conftest import postgres_env, postgres_reachable, require
+from tests.conftest import postgres_env, postgres_reachable, require, worker_suffixed
 
 pytestmark = pytest.mark.postgres
 
-TEST_DATABASE = "voucher_api_test"
-TEST_ROLE = "voucher_api_test_reader"
+TEST_DATABASE = worker_suffixed("voucher_api_test")
+TEST_ROLE = worker_suffixed("voucher_api_test_reader")
 BODY = {"country_code": "Peru", "segment_name": "frequent_segment", "total_orders": 5}
 UNREACHABLE = (
     "!!! PostgreSQL is not reachable on PGHOST:PGPORT: the PostgreSQL API tests "

@@ -9,47 +9,12 @@ The marts are compared whole (every column but ``built_at``), per warehouse.
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import BIN, REPO_ROOT, Pipeline
-
-ROWS = 6_000
-# Every mart the API and the report read, by its key.
-MARTS = {
-    "voucher_segment_modes": ["country_code", "segment_name", "segment_variant"],
-    "voucher_country_modes": ["country_code"],
-    "voucher_amount_counts": [
-        "country_code", "segment_name", "segment_variant", "voucher_amount",
-    ],
-    "cleaning_summary": ["outcome", "is_in_scope"],
-    "segment_measure_counts": [
-        "country_code", "segment_name", "measure_value", "segment_variant",
-    ],
-}  # fmt: skip
-
-
-def marts(pipeline: Pipeline) -> dict[str, pd.DataFrame]:
-    """Every mart, sorted by its key, without the build time."""
-    frames = {}
-    tables = pipeline.frames([f"select * from marts.{table}" for table in MARTS])
-    for (table, key), frame in zip(MARTS.items(), tables, strict=True):
-        frame = frame.drop(columns=["built_at"], errors="ignore")
-        frames[table] = frame.sort_values(key, na_position="first").reset_index(
-            drop=True
-        )
-    return frames
-
-
-def assert_same_marts(
-    actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]
-) -> None:
-    for table in MARTS:
-        pd.testing.assert_frame_equal(
-            actual[table], expected[table], check_dtype=False, obj=table
-        )
+from tests.pipeline.marts import ROWS, assert_same_marts, marts
 
 
 def rejected_per_load(pipeline: Pipeline) -> dict[str, int]:
@@ -216,32 +181,3 @@ def test_a_load_is_checked_by_every_build_until_one_that_passed_is_published(
     pipeline.unload(bad.name)
     pipeline.build()
     pipeline.publish()
-
-
-@pytest.mark.spark
-def test_spark_appends_and_unloads_incrementally(
-    spark_pipeline: Pipeline, tmp_path: Path
-) -> None:
-    """On Spark the incremental models overwrite one load's partition: an
-    unloaded load's partition is dropped, an appended load adds its own. The
-    marts equal DuckDB's from the same loads (whose incremental path equals
-    its full refresh, above)."""
-    first = spark_pipeline.generate(ROWS, seed=21, name="day-1")
-    second = spark_pipeline.generate(ROWS // 2, seed=22, name="day-2")
-    reference = Pipeline.on_duckdb(tmp_path / "duckdb")
-    reference.work_dir.mkdir()
-    reference.load(first)
-    reference.build()
-    first_only = marts(reference)
-    reference.load(second)
-    reference.build()
-    both = marts(reference)
-
-    spark_pipeline.load(first, second)
-    spark_pipeline.build()
-    spark_pipeline.unload("day-2.parquet")
-    spark_pipeline.build()
-    assert_same_marts(marts(spark_pipeline), first_only)
-    spark_pipeline.load(second)
-    spark_pipeline.build()
-    assert_same_marts(marts(spark_pipeline), both)
