@@ -11,6 +11,23 @@ from api.store import SnapshotStore
 from tests.api.fake_mart import TEST_CONFIG, InMemorySource
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each operation schemathesis fuzzes a node id of its own.
+
+    schemathesis names its items ``test[POST /api/vouchervalue]`` but gives
+    them all the test function's node id; pytest-xdist (make test) schedules
+    by node id, so all but one operation would silently never run.
+    test_fuzz.py's last test checks that every operation was fuzzed.
+    """
+    from schemathesis.pytest.plugin import SchemathesisFunction
+
+    for item in items:
+        if isinstance(item, SchemathesisFunction):
+            # What pytest itself computes for an item it collects (private:
+            # pytest 9's structured node id).
+            item._id = item.parent.id.child(item.name)
+
+
 @pytest.fixture
 def fake_source() -> InMemorySource:
     return InMemorySource()

@@ -57,9 +57,13 @@ def test_every_response_conforms_and_nothing_is_5xx(case):
 
 
 def test_enough_cases_were_generated():
-    """Runs after the fuzzing above (pytest keeps file order)."""
+    """Runs after the fuzzing above (pytest keeps file order), in the same
+    process (make test's pytest-xdist sends a file whole to one)."""
     lookups = [status for label, status in CASES if "vouchervalue" in label]
     assert len(CASES) >= MIN_CASES, f"only {len(CASES)} cases"
+    operations = {result.ok().label for result in schema.get_all_operations()}
+    fuzzed = {label for label, _ in CASES}
+    assert fuzzed == operations, f"never fuzzed: {sorted(operations - fuzzed)}"
     print(f"{len(CASES)} cases; lookup statuses: {Counter(lookups)}")
     # Both valid and invalid bodies reached the lookup route.
     assert 200 in lookups and 422 in lookups, sorted(set(lookups))
