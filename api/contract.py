@@ -248,6 +248,14 @@ class Build(Struct):
             "source_rows counts all of them."
         ),
     ]
+    built_on: Annotated[
+        Literal["duckdb", "postgres", "spark"] | None,
+        Meta(
+            description="The warehouse dbt built it on (a Spark build is served "
+            "from the serving warehouse, /ready's warehouse); null for a build "
+            "published before this was recorded."
+        ),
+    ]
     rows_kept: Annotated[
         Count, Meta(description="Rows of the countries served that the cleaning kept.")
     ]

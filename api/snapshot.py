@@ -80,7 +80,12 @@ class MartRows:
 
 # Columns added to serving.current_build after its first version, with what
 # a build published before them is taken to have.
-_ADDED_COLUMN_DEFAULTS = {"source_origin": "file", "load_count": 1}
+# (build_target: not known for a build published before it was shown.)
+_ADDED_COLUMN_DEFAULTS = {
+    "source_origin": "file",
+    "load_count": 1,
+    "build_target": None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,7 @@ class PublishedBuild:
     loaded_at: datetime
     source_origin: str  # "synthetic": the generator's demo data; else "file"
     load_count: int  # loads the build read; source_* name the newest
+    build_target: str | None  # the dbt adapter it was built on: spark, ...
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> PublishedBuild:
@@ -125,6 +131,7 @@ class PublishedBuild:
             "source_origin": self.source_origin,
             "synthetic": self.source_origin == ORIGIN_SYNTHETIC,
             "load_count": int(self.load_count),
+            "built_on": self.build_target,
         }
 
 

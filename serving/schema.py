@@ -77,13 +77,15 @@ LOAD_COLUMNS = (
     "source_origin",
     "load_count",
 )
-# What /ready and /api/segments say about the build they serve.
+# What /ready and /api/segments say about the build they serve (the
+# warehouse dbt built it on last: added after the others).
 CURRENT_BUILD_COLUMNS = (
     "publish_id",
     "invocation_id",
     "built_at",
     "published_at",
     *LOAD_COLUMNS,
+    "build_target",
 )
 # create or replace: a view made before a column was added gets it (new
 # columns come last, which PostgreSQL requires of a replaced view).

@@ -89,6 +89,7 @@ def build_row(built_at: datetime = BUILT_AT) -> tuple[Any, ...]:
         built_at,
         "file",
         1,
+        "duckdb",
     )
 
 
@@ -189,7 +190,7 @@ MART_DDL = {
         "publish_id bigint, invocation_id varchar, built_at timestamp, "
         "published_at timestamp, load_id varchar, source_file varchar, "
         "source_sha256 varchar, source_rows bigint, loaded_at timestamp, "
-        "source_origin varchar, load_count bigint"
+        "source_origin varchar, load_count bigint, build_target varchar"
     ),
     "current_publish": "publish_id bigint",
 }

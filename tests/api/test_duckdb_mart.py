@@ -53,9 +53,11 @@ def config_for(path: Path) -> ApiConfig:
 
 
 def test_a_serving_schema_published_by_an_older_version_is_served(warehouse):
-    # serving.current_build as publish made it before source_origin and
-    # load_count existed; an extra column it does not know is refused.
+    # serving.current_build as publish made it before source_origin,
+    # load_count and build_target existed; an extra column it does not know
+    # is refused.
     with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("alter table serving.current_build drop build_target")
         connection.execute("alter table serving.current_build drop load_count")
         connection.execute("alter table serving.current_build drop source_origin")
     client = falcon.testing.TestClient(create_app(config_for(warehouse)))
@@ -64,10 +66,12 @@ def test_a_serving_schema_published_by_an_older_version_is_served(warehouse):
     assert ready.json["build"]["source_origin"] == "file"
     assert ready.json["build"]["synthetic"] is False
     assert ready.json["build"]["load_count"] == 1
+    assert ready.json["build"]["built_on"] is None
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("alter table serving.current_build add surprise integer")
         connection.execute("alter table serving.current_build add later integer")
         connection.execute("alter table serving.current_build add latest integer")
+        connection.execute("alter table serving.current_build add last integer")
     fresh = falcon.testing.TestClient(create_app(config_for(warehouse)))
     refused = fresh.simulate_get("/ready")
     assert refused.status_code == 503

@@ -112,6 +112,8 @@ def test_the_api_answers_from_the_published_spark_build(
     )
     ready = client.simulate_get("/ready")
     assert ready.status_code == 200, ready.text
+    assert ready.json["warehouse"] == "postgres"
+    assert ready.json["build"]["built_on"] == "spark"
     assert ready.json["build"]["source_file"] == shared_data_file.name
     for country, orders, variant in (("Peru", 8, "5-13"), ("China", 2, "0-4")):
         response = client.simulate_post(

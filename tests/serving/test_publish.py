@@ -59,6 +59,7 @@ def test_ready_says_which_data_the_answers_come_from(published: Published):
     assert build["rows_kept"] == len(oracle.kept_rows(source, ["Peru"]))
     assert build["source_rows"] == pq.read_metadata(source).num_rows
     assert build["load_count"] == 1
+    assert build["built_on"] == project.target
 
 
 def test_a_build_of_appended_loads_says_how_many_and_lists_them(
