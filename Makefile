@@ -123,7 +123,7 @@ bench: setup
 
 # The pipeline against a pandas script and one DuckDB query, 1M and 10M rows,
 # DuckDB and PostgreSQL (ROWS="1000000" for a quicker look).
-ROWS ?= 1000000 10000000
+ROWS ?= 1000 1000000 10000000
 bench-pipeline: setup
 	scripts/with-postgres.sh $(BIN)/python benchmarks/bench_pipeline.py --rows $(ROWS)
 
