@@ -121,8 +121,9 @@ bench: setup
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_load.py
 
-# The pipeline against a pandas script and one DuckDB query, 1M and 10M rows,
-# DuckDB and PostgreSQL (ROWS="1000000" for a quicker look).
+# The pipeline against a pandas script and one DuckDB query, 1,000 rows (the
+# fixed cost), 1M and 10M, DuckDB and PostgreSQL (ROWS="1000000" for a
+# quicker look).
 ROWS ?= 1000 1000000 10000000
 bench-pipeline: setup
 	scripts/with-postgres.sh $(BIN)/python benchmarks/bench_pipeline.py --rows $(ROWS)

@@ -165,25 +165,22 @@ class BuildSplit:
     @classmethod
     def of(cls, build: Step, run_results: Path) -> BuildSplit:
         results = json.loads(run_results.read_text())["results"]
-        spans = [
-            (_unix(timing["started_at"]), _unix(timing["completed_at"]))
-            for result in results
-            for timing in result["timing"]
-        ]
-        first = min(start for start, _ in spans)
-        last = max(end for _, end in spans)
+        first, last = float("inf"), float("-inf")
         by_kind = {"model": 0.0, "test": 0.0, "other": 0.0}
         node_seconds = {}
         for result in results:
-            kind = result["unique_id"].split(".", 1)[0]
-            seconds = sum(
-                _unix(t["completed_at"]) - _unix(t["started_at"])
-                for t in result["timing"]
-            )
-            by_kind[kind if kind in ("model", "test") else "other"] += seconds
+            spans = [
+                (_unix(timing["started_at"]), _unix(timing["completed_at"]))
+                for timing in result["timing"]
+            ]
+            first = min(first, *(start for start, _ in spans))
+            last = max(last, *(end for _, end in spans))
+            seconds = sum(end - start for start, end in spans)
             # <kind>.<project>.<name>[.<hash>]; a unit test's name comes
             # after its model's: unit_test.<project>.<model>.<name>.
             parts = result["unique_id"].split(".")
+            kind = parts[0]
+            by_kind[kind if kind in ("model", "test") else "other"] += seconds
             node_seconds[parts[3] if kind == "unit_test" else parts[2]] = seconds
         largest = sorted(node_seconds.items(), key=lambda item: -item[1])[:3]
         return cls(
@@ -387,8 +384,9 @@ def main() -> int:
         splits: dict[str, BuildSplit] = {}
         for target in args.targets:
             steps, answers = run_pipeline(target, source)
+            target_path = Path(pipeline_env(target)["DBT_TARGET_PATH"])
             splits[target] = BuildSplit.of(
-                steps["build"], BENCH_DIR / f"target-{target}" / "run_results.json"
+                steps["build"], target_path / "run_results.json"
             )
             total = Step(
                 sum(s.seconds for s in steps.values()),
