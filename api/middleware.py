@@ -10,7 +10,7 @@ import time
 
 import falcon
 
-from api.logs import AccessLog
+from api.logs import AccessLine, AccessLog
 from api.metrics import TALLY, RequestTally
 from api.problems import Unauthorized
 from api.vouchers import SOURCE_COUNTRY_FALLBACK, SOURCE_SEGMENT
@@ -62,7 +62,7 @@ class RequestLog:
         resp.set_header("X-Request-ID", request_id)
         started = context.get("started")
         seconds = 0.0 if started is None else _perf_counter() - started
-        # What was answered: a lookup's answer, or a batch's counts by source.
+        # What was answered: a lookup's answer, or a batch's.
         answer = context.get("answer")
         batch = None if answer is not None else context.get("batch")
         tally = self._tally
@@ -73,22 +73,13 @@ class RequestLog:
             if answer is not None:
                 lookups[answer.source] += 1
             elif batch is not None:
+                counts = batch.counts
                 for source in _SOURCES:
-                    lookups[source] += batch[source]
+                    lookups[source] += getattr(counts, source)
         access_log = self._access_log
         if not access_log.enabled:
             return
-        # What was answered, so that a campaign can be audited from the log:
-        # a lookup's variant, amount and source; a batch's size and sources.
-        if answer is not None:
-            outcome = {
-                "segment_variant": answer.segment_variant,
-                "voucher_amount": answer.voucher_amount,
-                "source": answer.source,
-            }
-        else:
-            outcome = batch
-        access_log.record(
+        line = AccessLine(
             request_id=request_id,
             method=req.method,
             path=req.path,
@@ -96,8 +87,16 @@ class RequestLog:
             # Whole microseconds: the log shows at most three decimals of a ms.
             duration_ms=int(seconds * 1e6) / 1000,
             remote_addr=_peer_address(req),
-            outcome=outcome,
         )
+        # What was answered (api.logs.AccessLine says which keys).
+        if answer is not None:
+            line.segment_variant = answer.segment_variant
+            line.voucher_amount = answer.voucher_amount
+            line.source = answer.source
+        elif batch is not None:
+            line.customers = batch.customers
+            line.counts = batch.counts
+        access_log.record(line)
 
 
 def _peer_address(req: falcon.Request) -> str | None:

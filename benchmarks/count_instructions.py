@@ -1,14 +1,24 @@
-"""Instructions per lookup, in-process, for the API and the minimal Falcon app.
+"""Instructions per lookup for the API and the minimal Falcon app.
 
 Wall-clock figures swing with whatever else shares the machine; instruction
-counts do not. This drives each ASGI app directly (no server, no sockets) with
-the benchmark's lookup bodies under callgrind, twice with different request
-counts, and prints the difference per request, so start-up cancels out.
+counts do not. Two ways, both under callgrind with the benchmark's lookup
+bodies:
+
+- in-process (the default): each ASGI app driven directly (no server, no
+  sockets), twice with different request counts; the difference per request,
+  so start-up cancels out. The app's own work, about a minute.
+- --server: each app under gunicorn as bench_api.py serves it (the default
+  setup, one worker), driven by wrk; callgrind's counters are dumped after a
+  warm-up and after the measured run, and the worker's instructions between
+  the two dumps are divided by the requests wrk made. The whole request,
+  gunicorn's parser and the event loop included: what bench_api.py's ratio
+  would be if every instruction took as long. About three minutes.
 
     .venv/bin/python benchmarks/count_instructions.py
     .venv/bin/python benchmarks/count_instructions.py --requests 2000
+    .venv/bin/python benchmarks/count_instructions.py --server
 
-Needs valgrind (Debian: apt-get install -y valgrind); takes about a minute.
+Needs valgrind (Debian: apt-get install -y valgrind), and wrk for --server.
 """
 
 from __future__ import annotations
@@ -16,10 +26,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,25 +44,127 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument(
+        "--server", action="store_true", help="under gunicorn and wrk, not in-process"
+    )
+    parser.add_argument(
+        "--seconds", type=int, default=25, help="--server: wrk's measured run"
+    )
+    parser.add_argument(
         "--drive", nargs=2, metavar=("APP", "N"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.drive:
         drive(args.drive[0], int(args.drive[1]))
         return 0
-    if shutil.which("valgrind") is None:
-        print("valgrind is missing: apt-get install -y valgrind", file=sys.stderr)
-        return 2
-    base = 200
-    counts = {}
-    for app in APPS:
-        low, high = (instructions(app, n) for n in (base, base + args.requests))
-        counts[app] = (high - low) / args.requests
-    print(f"{'app':8s} {'instructions per request':>26s}")
+    for tool in ("valgrind", "wrk") if args.server else ("valgrind",):
+        if shutil.which(tool) is None:
+            print(f"{tool} is missing: apt-get install -y {tool}", file=sys.stderr)
+            return 2
+    if args.server:
+        counts = {app: server_instructions(app, args.seconds) for app in APPS}
+    else:
+        base = 200
+        counts = {}
+        for app in APPS:
+            low, high = (instructions(app, n) for n in (base, base + args.requests))
+            counts[app] = (high - low) / args.requests
+    where = "under gunicorn" if args.server else "in-process"
+    print(f"{'app':8s} {'instructions per request':>26s}  ({where})")
     for app in APPS:
         print(f"{app:8s} {counts[app]:26,.0f}")
     print(f"the API's own work: {counts['api'] - counts['minimal']:,.0f} per request")
+    print(f"minimal / API: {counts['minimal'] / counts['api']:.2f}")
     return 0
+
+
+def server_instructions(app: str, seconds: int) -> float:
+    """Instructions per request of a gunicorn worker serving app, under wrk."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.bench_api import (
+        BODY_COUNT,
+        DEFAULT_SETUP,
+        SETUPS,
+        find_or_make_mart,
+        free_port,
+        lookup_bodies,
+        parse_wrk,
+        wait_until_answering,
+        wrk,
+        wrk_script,
+    )
+
+    with tempfile.TemporaryDirectory(prefix="count-instructions-") as tmp:
+        work = Path(tmp)
+        script = work / "lookups.lua"
+        script.write_text(wrk_script(lookup_bodies(BODY_COUNT)))
+        port = free_port()
+        env = {
+            **os.environ,
+            "PORT": str(port),
+            "DBT_TARGET": "duckdb",
+            "DUCKDB_PATH": str(find_or_make_mart(work)),
+            "VOUCHER_API_WORKER_CLASS": SETUPS[DEFAULT_SETUP].worker_class,
+            "VOUCHER_API_KEY": "",
+            "WEB_CONCURRENCY": "1",
+        }
+        target = "api.asgi:app" if app == "api" else "benchmarks.minimal_app:app"
+        dumps = work / "callgrind.%p"
+        bin_dir = Path(sys.executable).parent
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={dumps}",
+            # Without it the forked worker does not answer dump requests.
+            "--trace-children=yes",
+            sys.executable,
+            str(bin_dir / "gunicorn"),
+            "--config",
+            str(REPO / "api" / "gunicorn.conf.py"),
+            "--timeout",
+            "600",  # a worker under valgrind is slow to notify the arbiter
+            target,
+        ]
+        with (work / "server.log").open("w") as log:
+            server = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=log, stderr=log
+            )
+            try:
+                wait_until_answering(port, server, timeout=300)
+                worker = _only_child(server.pid)
+                # 8 connections: a slow server's latency stays under wrk's
+                # timeout. The dump zeroes the counters: the second one holds
+                # the measured run alone.
+                wrk(port, script, 8, 10, timeout=30)
+                _dump()
+                output = wrk(port, script, 8, seconds, timeout=30)
+                _dump()
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=120)
+        result = parse_wrk(DEFAULT_SETUP, app, output)
+        if result.errors:
+            raise SystemExit(f"{app}: {result.errors} errors under wrk")
+        requests = int(re.search(r"(\d+) requests in", output).group(1))
+        measured = work / f"callgrind.{worker}.2"
+        if not measured.is_file():
+            found = sorted(p.name for p in work.glob("callgrind.*"))
+            raise SystemExit(f"{app}: no second dump of worker {worker}: {found}")
+        total = re.search(r"^summary: (\d+)", measured.read_text(), re.M)
+        return int(total.group(1)) / requests
+
+
+def _only_child(pid: int) -> int:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    if len(children) != 1:
+        raise SystemExit(f"expected one gunicorn worker, found {children}")
+    return int(children[0])
+
+
+def _dump() -> None:
+    """Every callgrind process, the arbiter and the worker, dumps its counters
+    and zeroes them; the arbiter's dumps are left unread."""
+    subprocess.run(["callgrind_control", "--dump"], check=True, capture_output=True)
+    time.sleep(2)  # each process writes its dump between two of its requests
 
 
 def instructions(app: str, requests: int) -> int:

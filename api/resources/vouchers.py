@@ -91,17 +91,14 @@ class VoucherBatchResource:
             result.answer.source if result.status == 200 else REFUSED
             for result in results
         )
-        counts = {key: found[key] for key in COUNT_KEYS}
-        # For the access log: the batch's size and its answers by source.
-        req.context.batch = {"customers": len(results), **counts}
-        resp.data = encode(
-            VoucherBatchAnswer(
-                built_at=snapshot.built_at_text,
-                customers=len(results),
-                counts=BatchCounts(**counts),
-                results=results,
-            )
+        answer = VoucherBatchAnswer(
+            built_at=snapshot.built_at_text,
+            customers=len(results),
+            counts=BatchCounts(**{key: found[key] for key in COUNT_KEYS}),
+            results=results,
         )
+        req.context.batch = answer  # for the access log: its size and counts
+        resp.data = encode(answer)
         resp.content_type = falcon.MEDIA_JSON
 
 
