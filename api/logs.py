@@ -68,11 +68,10 @@ class AccessLog:
     Per request, a `logging` record cost about 90 us here and one write(2) per
     line about 25 us, against about 100 us for a whole lookup. So each line is
     an AccessLine that msgspec encodes in one call, and the lines are written
-    in batches: when about
-    3 KiB are waiting, and at least every `flush_seconds` (from a daemon
-    thread, and at exit). Each batch is one write of at most PIPE_BUF bytes,
-    so workers sharing stderr never interleave lines. Off unless logger
-    "api.access" is at INFO.
+    in batches: when about 3 KiB are waiting, and at least every
+    `flush_seconds` (from a daemon thread, and at exit). Each batch is one
+    write of at most PIPE_BUF bytes, so workers sharing stderr never
+    interleave lines. Off unless logger "api.access" is at INFO.
     """
 
     def __init__(
