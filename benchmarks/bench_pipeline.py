@@ -173,8 +173,9 @@ class BuildSplit:
                 (_unix(timing["started_at"]), _unix(timing["completed_at"]))
                 for timing in result["timing"]
             ]
-            first = min(first, *(start for start, _ in spans))
-            last = max(last, *(end for _, end in spans))
+            # A node dbt skipped has no timings at all.
+            first = min((first, *(start for start, _ in spans)))
+            last = max((last, *(end for _, end in spans)))
             seconds = sum(end - start for start, end in spans)
             # <kind>.<project>.<name>[.<hash>]; a unit test's name comes
             # after its model's: unit_test.<project>.<model>.<name>.
