@@ -380,17 +380,8 @@ def serving(
     setup = SETUPS[name]
     port = free_port()
     gunicorn_port = free_port() if setup.proxy else port
-    env = {
-        **os.environ,
-        "PORT": str(gunicorn_port),
-        "DBT_TARGET": "duckdb",
-        "DUCKDB_PATH": str(mart),
-        "VOUCHER_API_WORKER_CLASS": setup.worker_class,
-        "VOUCHER_API_KEY": "",
-        **env,
-    }
-    target = "api.asgi:app" if app == "api" else "benchmarks.minimal_app:app"
-    command = [str(BIN / "gunicorn"), "--config", str(CONFIG), target]
+    env = server_env(name, mart, gunicorn_port, env)
+    command = gunicorn_command(app)
     log = (work / f"{name}-{app}.log").open("a")
     processes = [subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)]
     try:
@@ -413,6 +404,25 @@ def serving(
             process.terminate()
             process.wait(timeout=30)
         log.close()
+
+
+def server_env(name: str, mart: Path, port: int, env: dict[str, str]) -> dict[str, str]:
+    """The environment gunicorn serves either app with on setup `name`."""
+    return {
+        **os.environ,
+        "PORT": str(port),
+        "DBT_TARGET": "duckdb",
+        "DUCKDB_PATH": str(mart),
+        "VOUCHER_API_WORKER_CLASS": SETUPS[name].worker_class,
+        "VOUCHER_API_KEY": "",
+        **env,
+    }
+
+
+def gunicorn_command(app: str, *options: str) -> list[str]:
+    """gunicorn serving app ("api" or "minimal") with api/gunicorn.conf.py."""
+    target = "api.asgi:app" if app == "api" else "benchmarks.minimal_app:app"
+    return [str(BIN / "gunicorn"), "--config", str(CONFIG), *options, target]
 
 
 def server_bounds(env: dict[str, str]) -> dict:

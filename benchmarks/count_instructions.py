@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
 import signal
@@ -83,11 +82,12 @@ def server_instructions(app: str, seconds: int) -> float:
     from benchmarks.bench_api import (
         BODY_COUNT,
         DEFAULT_SETUP,
-        SETUPS,
         find_or_make_mart,
         free_port,
+        gunicorn_command,
         lookup_bodies,
         parse_wrk,
+        server_env,
         wait_until_answering,
         wrk,
         wrk_script,
@@ -98,31 +98,17 @@ def server_instructions(app: str, seconds: int) -> float:
         script = work / "lookups.lua"
         script.write_text(wrk_script(lookup_bodies(BODY_COUNT)))
         port = free_port()
-        env = {
-            **os.environ,
-            "PORT": str(port),
-            "DBT_TARGET": "duckdb",
-            "DUCKDB_PATH": str(find_or_make_mart(work)),
-            "VOUCHER_API_WORKER_CLASS": SETUPS[DEFAULT_SETUP].worker_class,
-            "VOUCHER_API_KEY": "",
-            "WEB_CONCURRENCY": "1",
-        }
-        target = "api.asgi:app" if app == "api" else "benchmarks.minimal_app:app"
-        dumps = work / "callgrind.%p"
-        bin_dir = Path(sys.executable).parent
+        mart = find_or_make_mart(work)
+        env = server_env(DEFAULT_SETUP, mart, port, {"WEB_CONCURRENCY": "1"})
         command = [
             "valgrind",
             "--tool=callgrind",
-            f"--callgrind-out-file={dumps}",
+            f"--callgrind-out-file={work / 'callgrind.%p'}",
             # Without it the forked worker does not answer dump requests.
             "--trace-children=yes",
             sys.executable,
-            str(bin_dir / "gunicorn"),
-            "--config",
-            str(REPO / "api" / "gunicorn.conf.py"),
-            "--timeout",
-            "600",  # a worker under valgrind is slow to notify the arbiter
-            target,
+            # A worker under valgrind is slow to notify the arbiter.
+            *gunicorn_command(app, "--timeout", "600"),
         ]
         with (work / "server.log").open("w") as log:
             server = subprocess.Popen(
