@@ -142,16 +142,24 @@ postgres: setup
 # Tests use their own warehouse so they never overwrite the one `make run` built.
 # Two pytest processes (the machine's two cores), each test file whole in one
 # (loadfile: module fixtures such as the Spark cluster start once); each
-# process has its own PostgreSQL databases (tests/conftest.py).
+# process has its own PostgreSQL databases (tests/conftest.py). The Airflow
+# tests run beside pytest, in the background (their own virtualenv and
+# warehouse): their minutes of dbt runs fill what pytest's workers leave idle.
+# Their output follows pytest's; either failing fails the target.
 TEST_WORKERS ?= 2
+AIRFLOW_TEST_LOG := build/airflow-test.log
 test: export DUCKDB_PATH := build/test/voucher.duckdb
 test: export PGDATABASE := voucher_test
 test: lint setup setup-spark demo-data
 	$(MAKE) pipeline DBT_TARGET=duckdb
 	$(MAKE) dbt-quality DBT_TARGET=duckdb
 	scripts/with-postgres.sh $(MAKE) pipeline DBT_TARGET=postgres
-	$(MAKE) airflow-test
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
+	$(MAKE) airflow-test > $(AIRFLOW_TEST_LOG) 2>&1 & airflow=$$!; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=30; pytest=$$?; \
+	wait $$airflow; airflow=$$?; \
+	echo "make airflow-test (run beside pytest, exit $$airflow):"; \
+	cat $(AIRFLOW_TEST_LOG); \
+	[ $$pytest -eq 0 ] && [ $$airflow -eq 0 ]
 
 # Airflow in its own virtualenv (it pins hundreds of libraries the product must
 # not meet), from the committed constraints; `orchestration/airflow/airflow.sh

@@ -210,14 +210,16 @@ class Pipeline:
         self,
         countries: Sequence[str] = ("Peru",),
         check: bool = True,
+        flags: Sequence[str] = (),
         **dbt_vars: object,
     ) -> subprocess.CompletedProcess[str]:
-        """dbt build for these countries, with any other dbt vars given (by
-        default failing the test unless the build passes)."""
+        """dbt build for these countries, with any other dbt flags and vars
+        given (by default failing the test unless the build passes)."""
         return self.run(
             str(BIN / "dbt"),
             "--no-version-check",
             "build",
+            *flags,
             "--vars",
             json.dumps({"countries": list(countries), **dbt_vars}),
             check=check,

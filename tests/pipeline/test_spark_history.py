@@ -13,6 +13,11 @@ import pytest
 from tests.conftest import Pipeline
 from tests.pipeline.marts import ROWS, assert_same_marts, marts
 
+# Seeds and models only. The data and unit tests run on Spark in
+# test_spark_cluster.py's build; here they would be over half of each
+# Spark build's time, and the marts are compared whole anyway.
+MODELS_ONLY = ("--exclude-resource-type", "test", "unit_test")
+
 
 @pytest.mark.spark
 def test_spark_appends_and_unloads_incrementally(
@@ -22,7 +27,7 @@ def test_spark_appends_and_unloads_incrementally(
     build an appended load adds its own and an unloaded load's is dropped.
     The marts equal DuckDB's from the same loads (whose incremental path
     equals its full refresh: tests/pipeline/test_history.py). Two Spark
-    builds: each is a minute or two of JVM and per-node overhead."""
+    builds: each is about a minute of JVM and per-node overhead."""
     first = spark_pipeline.generate(ROWS, seed=21, name="day-1")
     second = spark_pipeline.generate(ROWS // 2, seed=22, name="day-2")
     reference = Pipeline.on_duckdb(tmp_path / "duckdb")
@@ -39,9 +44,9 @@ def build_first_then_swap(
     """The marts of ``first`` alone, then of ``second`` alone after one
     build that appends it and unloads ``first``."""
     pipeline.load(first)
-    pipeline.build()
+    pipeline.build(flags=MODELS_ONLY)
     first_only = marts(pipeline)
     pipeline.load(second)
     pipeline.unload(first.name)
-    pipeline.build()
+    pipeline.build(flags=MODELS_ONLY)
     return first_only, marts(pipeline)
