@@ -25,9 +25,20 @@ __all__ = ["AccessLine", "AccessLog", "GunicornJsonLogger", "JsonFormatter"]
 
 _PIPE_BUF = 4096  # writes up to this size to a pipe are atomic (POSIX minimum 512)
 
+_SECOND: tuple[int, str] = (-1, "")  # the last second rendered, reused
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+
 
 def _now() -> str:
-    return _utc_timestamp(time.time())
+    """Now in RFC 3339 UTC with milliseconds; the seconds part is rendered once
+    a second."""
+    global _SECOND
+    millis = int(time.time() * 1000)
+    second, cached = millis // 1000, _SECOND  # one read: threads may swap it
+    if cached[0] != second:
+        cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        _SECOND = cached
+    return cached[1] + _MILLIS[millis % 1000]
 
 
 class AccessLine(msgspec.Struct, kw_only=True):
@@ -151,21 +162,6 @@ def _write_stderr(line: bytes) -> None:
     while line:
         written = os.write(2, line)
         line = line[written:]
-
-
-_SECOND: tuple[int, str] = (-1, "")  # the last second rendered, reused
-_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
-
-
-def _utc_timestamp(created: float) -> str:
-    """RFC 3339 UTC with milliseconds; the seconds part is rendered once a second."""
-    global _SECOND
-    millis = int(created * 1000)
-    second, cached = millis // 1000, _SECOND  # one read: threads may swap it
-    if cached[0] != second:
-        cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-        _SECOND = cached
-    return cached[1] + _MILLIS[millis % 1000]
 
 
 class GunicornJsonLogger(glogging.Logger):
