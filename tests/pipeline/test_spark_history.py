@@ -42,11 +42,13 @@ def build_first_then_swap(
     pipeline: Pipeline, first: Path, second: Path
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """The marts of ``first`` alone, then of ``second`` alone after one
-    build that appends it and unloads ``first``."""
+    build that appends it and unloads ``first``.
+
+    ``load --replace`` withdraws ``first`` and appends ``second`` in one
+    loader run (a Spark session fewer than a load and an unload)."""
     pipeline.load(first)
     pipeline.build(flags=MODELS_ONLY)
     first_only = marts(pipeline)
-    pipeline.load(second)
-    pipeline.unload(first.name)
+    pipeline.load(second, replace=True)
     pipeline.build(flags=MODELS_ONLY)
     return first_only, marts(pipeline)

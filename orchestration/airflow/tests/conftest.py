@@ -40,6 +40,10 @@ os.environ.update(
         # One retry, a second apart: retries are exercised, the test stays short.
         "VOUCHER_DBT_RETRIES": "1",
         "VOUCHER_RETRY_DELAY_SECONDS": "1",
+        # `make test` runs these tests beside pytest: on that loaded machine,
+        # parsing the DAG file (cosmos lists the dbt project) can take longer
+        # than Airflow's default 30 s, which then reports the DAG as missing.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
     }
 )
 os.environ.pop("VOUCHER_DBT_VARS", None)
