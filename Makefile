@@ -143,9 +143,9 @@ postgres: setup
 # Two pytest processes (the machine's two cores), each test file whole in one
 # (loadfile: module fixtures such as the Spark cluster start once); each
 # process has its own PostgreSQL databases (tests/conftest.py). The Airflow
-# tests run beside pytest, in the background (their own virtualenv and
-# warehouse): their minutes of dbt runs fill what pytest's workers leave idle.
-# Their output follows pytest's; either failing fails the target.
+# tests (their own virtualenv and warehouse) run in the background beside
+# pytest rather than minutes before it; their output follows pytest's, and
+# either failing fails the target.
 TEST_WORKERS ?= 2
 AIRFLOW_TEST_LOG := build/airflow-test.log
 test: export DUCKDB_PATH := build/test/voucher.duckdb

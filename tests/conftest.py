@@ -25,11 +25,13 @@ SHARED_DATA_FILE = REPO_ROOT.parent / "shared" / "data" / "data.parquet.gzip"
 BIN = Path(sys.executable).parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-# The Spark JVMs the tests start (pyspark's and the cluster's Thrift server,
-# through spark-submit) live for seconds to minutes, on tiny data: the C1
-# compiler alone and the serial collector spend about 40 % less CPU on a
-# load and a build than the JVM's defaults (88 s against 126-150 s, measured
-# side by side), and make test's two cores are busy throughout.
+# The JVMs pyspark starts for the tests (the loader, dbt's session method,
+# the readers; spark-submit reads SPARK_SUBMIT_OPTS) live for seconds to
+# minutes, on tiny data: the C1 compiler alone and the serial collector spend
+# about 40 % less CPU on a load and a build than the JVM's defaults (88 s
+# against 126-150 s, measured side by side), and make test's two cores are
+# busy throughout. The cluster's nodes keep the defaults: scripts/
+# spark_cluster.py starts them without the caller's SPARK_* variables.
 os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 
