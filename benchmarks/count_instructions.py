@@ -49,6 +49,9 @@ def main() -> int:
         "--seconds", type=int, default=25, help="--server: wrk's measured run"
     )
     parser.add_argument(
+        "--setup", help="--server: a setup of bench_api.py (default: its default)"
+    )
+    parser.add_argument(
         "--drive", nargs=2, metavar=("APP", "N"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -60,14 +63,18 @@ def main() -> int:
             print(f"{tool} is missing: apt-get install -y {tool}", file=sys.stderr)
             return 2
     if args.server:
-        counts = {app: server_instructions(app, args.seconds) for app in APPS}
+        counts = {
+            app: server_instructions(app, args.seconds, args.setup) for app in APPS
+        }
     else:
         base = 200
         counts = {}
         for app in APPS:
             low, high = (instructions(app, n) for n in (base, base + args.requests))
             counts[app] = (high - low) / args.requests
-    where = "under gunicorn" if args.server else "in-process"
+    where = "in-process"
+    if args.server:
+        where = f"under gunicorn, {args.setup or 'the default'} setup"
     print(f"{'app':8s} {'instructions per request':>26s}  ({where})")
     for app in APPS:
         print(f"{app:8s} {counts[app]:26,.0f}")
@@ -76,8 +83,9 @@ def main() -> int:
     return 0
 
 
-def server_instructions(app: str, seconds: int) -> float:
-    """Instructions per request of a gunicorn worker serving app, under wrk."""
+def server_instructions(app: str, seconds: int, setup: str | None = None) -> float:
+    """Instructions per request of a gunicorn worker serving app, under wrk,
+    on setup (bench_api.py's default if None)."""
     sys.path.insert(0, str(REPO))
     from benchmarks.bench_api import (
         BODY_COUNT,
@@ -99,7 +107,8 @@ def server_instructions(app: str, seconds: int) -> float:
         script.write_text(wrk_script(lookup_bodies(BODY_COUNT)))
         port = free_port()
         mart = find_or_make_mart(work)
-        env = server_env(DEFAULT_SETUP, mart, port, {"WEB_CONCURRENCY": "1"})
+        setup = setup or DEFAULT_SETUP
+        env = server_env(setup, mart, port, {"WEB_CONCURRENCY": "1"})
         command = [
             "valgrind",
             "--tool=callgrind",
@@ -127,7 +136,7 @@ def server_instructions(app: str, seconds: int) -> float:
             finally:
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=120)
-        result = parse_wrk(DEFAULT_SETUP, app, output)
+        result = parse_wrk(setup, app, output)
         if result.errors:
             raise SystemExit(f"{app}: {result.errors} errors under wrk")
         requests = int(re.search(r"(\d+) requests in", output).group(1))
