@@ -7,16 +7,18 @@ bodies:
 - in-process (the default): each ASGI app driven directly (no server, no
   sockets), twice with different request counts; the difference per request,
   so start-up cancels out. The app's own work, about a minute.
-- --server: each app under gunicorn as bench_api.py serves it (the default
-  setup, one worker), driven by wrk; callgrind's counters are dumped after a
-  warm-up and after the measured run, and the worker's instructions between
-  the two dumps are divided by the requests wrk made. The whole request,
-  gunicorn's parser and the event loop included: what bench_api.py's ratio
-  would be if every instruction took as long. About three minutes.
+- --server: each app under gunicorn as bench_api.py serves it (its default
+  setup, or --setup NAME; one worker), driven by wrk; callgrind's counters
+  are dumped after a warm-up and after the measured run, and the worker's
+  instructions between the two dumps are divided by the requests wrk made.
+  The whole request, gunicorn's parser and the event loop included: what
+  bench_api.py's ratio would be if every instruction took as long. About
+  three minutes.
 
     .venv/bin/python benchmarks/count_instructions.py
     .venv/bin/python benchmarks/count_instructions.py --requests 2000
     .venv/bin/python benchmarks/count_instructions.py --server
+    .venv/bin/python benchmarks/count_instructions.py --server --setup asgi
 
 Needs valgrind (Debian: apt-get install -y valgrind), and wrk for --server.
 """
@@ -63,18 +65,23 @@ def main() -> int:
             print(f"{tool} is missing: apt-get install -y {tool}", file=sys.stderr)
             return 2
     if args.server:
-        counts = {
-            app: server_instructions(app, args.seconds, args.setup) for app in APPS
-        }
+        sys.path.insert(0, str(REPO))
+        from benchmarks.bench_api import DEFAULT_SETUP, SETUPS
+
+        setup = args.setup or DEFAULT_SETUP
+        # A proxy setup's gunicorn worker is another setup's: count that one.
+        counted = sorted(name for name, known in SETUPS.items() if not known.proxy)
+        if setup not in counted:
+            parser.error(f"setup {setup!r} is not one to count; these are: {counted}")
+        counts = {app: server_instructions(app, args.seconds, setup) for app in APPS}
+        where = f"under gunicorn, {setup} setup"
     else:
         base = 200
         counts = {}
         for app in APPS:
             low, high = (instructions(app, n) for n in (base, base + args.requests))
             counts[app] = (high - low) / args.requests
-    where = "in-process"
-    if args.server:
-        where = f"under gunicorn, {args.setup or 'the default'} setup"
+        where = "in-process"
     print(f"{'app':8s} {'instructions per request':>26s}  ({where})")
     for app in APPS:
         print(f"{app:8s} {counts[app]:26,.0f}")
@@ -83,13 +90,11 @@ def main() -> int:
     return 0
 
 
-def server_instructions(app: str, seconds: int, setup: str | None = None) -> float:
-    """Instructions per request of a gunicorn worker serving app, under wrk,
-    on setup (bench_api.py's default if None)."""
-    sys.path.insert(0, str(REPO))
+def server_instructions(app: str, seconds: int, setup: str) -> float:
+    """Instructions per request of a gunicorn worker serving app on setup (one
+    of bench_api.py's), under wrk."""
     from benchmarks.bench_api import (
         BODY_COUNT,
-        DEFAULT_SETUP,
         find_or_make_mart,
         free_port,
         gunicorn_command,
@@ -107,7 +112,6 @@ def server_instructions(app: str, seconds: int, setup: str | None = None) -> flo
         script.write_text(wrk_script(lookup_bodies(BODY_COUNT)))
         port = free_port()
         mart = find_or_make_mart(work)
-        setup = setup or DEFAULT_SETUP
         env = server_env(setup, mart, port, {"WEB_CONCURRENCY": "1"})
         command = [
             "valgrind",
