@@ -178,7 +178,8 @@ airflow: $(AIRFLOW_VENV)/bin/activate
 airflow-test: airflow setup demo-data
 	orchestration/airflow/airflow.sh run pytest orchestration/airflow/tests --durations=5
 
-# The dbt project's own hygiene, on the warehouse the last build wrote.
+# The dbt project's own hygiene, on the warehouse the last build wrote
+# (make pipeline first).
 # dbt-score lints the manifest (thresholds in pyproject's [tool.dbt-score]);
 # dbt-coverage reads the catalog: every column the warehouse holds must be
 # declared and described (1.0), and at least this share of them tested (a
@@ -188,6 +189,12 @@ DBT_QUALITY_PATH ?= build/dbt-quality
 DBT_COVERAGE := $(BIN)/dbt-coverage compute --run-artifacts-dir $(DBT_QUALITY_PATH)
 .PHONY: dbt-quality
 dbt-quality: setup
+	@# Without a build there is no catalog to read (and dbt-duckdb hangs on a
+	@# warehouse file whose folder does not exist): say so instead.
+	@$(BIN)/python -c 'import pathlib, sys; from dwh.settings import setting; \
+	    path = setting("DUCKDB_PATH"); duckdb = setting("DBT_TARGET") == "duckdb"; \
+	    sys.exit(duckdb and not pathlib.Path(path).is_file() and \
+	    f"make dbt-quality: no build in {path}; run make pipeline first")'
 	$(DBT) docs generate --target-path $(DBT_QUALITY_PATH)
 	$(BIN)/dbt-score lint --manifest $(DBT_QUALITY_PATH)/manifest.json
 	$(DBT_COVERAGE) doc --cov-report $(DBT_QUALITY_PATH)/coverage-doc.json --cov-fail-under 1.0

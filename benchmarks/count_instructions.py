@@ -195,6 +195,7 @@ def drive(app_name: str, requests: int) -> None:
     from api.store import SnapshotStore
     from benchmarks.bench_api import BODY_COUNT, lookup_bodies
     from benchmarks.minimal_app import app as minimal
+    from tests.api.asgi import post_scope
     from tests.api.fake_mart import TEST_CONFIG, InMemorySource
 
     if app_name == "api":
@@ -222,24 +223,7 @@ def drive(app_name: str, requests: int) -> None:
             async def receive(event: dict = event) -> dict:
                 return event
 
-            scope = {
-                "type": "http",
-                "asgi": {"version": "3.0"},
-                "http_version": "1.1",
-                "method": "POST",
-                "scheme": "http",
-                "path": "/api/vouchervalue",
-                "raw_path": b"/api/vouchervalue",
-                "query_string": b"",
-                "root_path": "",
-                "headers": [
-                    (b"host", b"127.0.0.1:5000"),
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-                "client": ("127.0.0.1", 40000),
-                "server": ("127.0.0.1", 5000),
-            }
+            scope = post_scope("/api/vouchervalue", len(body))
             await app(scope, receive, send)
 
     asyncio.run(serve())

@@ -23,7 +23,7 @@ from api.problems import (
     UnknownCountryProblem,
     problem_document,
 )
-from api.resources.json_body import check_headers, decode_object
+from api.resources.json_body import decode_object, read_body
 from api.store import SnapshotStore
 from api.validation import (
     check_request,
@@ -47,9 +47,7 @@ class VoucherValueResource:
         self._limit = max_body_bytes
 
     async def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        check_headers(req, self._limit)
-        # Read one byte past the limit to tell "at the limit" from "over it".
-        body, errors = read_request(await req.stream.read(self._limit + 1), self._limit)
+        body, errors = read_request(await read_body(req, self._limit), self._limit)
         snapshot = self._store.require()  # one snapshot for the whole request
         request = check_request(body, errors, snapshot, datetime.now(UTC))
         answer = choose_voucher(snapshot, request)
@@ -78,8 +76,7 @@ class VoucherBatchResource:
         self._max_customers = max_customers
 
     async def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        check_headers(req, self._limit)
-        raw = await req.stream.read(self._limit + 1)
+        raw = await read_body(req, self._limit)
         customers = _customers(raw, self._limit)
         if len(customers) > self._max_customers:
             raise TooManyCustomers(limit=self._max_customers, count=len(customers))

@@ -7,6 +7,7 @@ by breaking the app on purpose.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -14,6 +15,7 @@ import pytest
 
 from api.config import ApiConfig
 from api.store import SnapshotStore
+from tests.api.asgi import post_scope
 from tests.api.fake_mart import REQUEST_FIELDS, TEST_CONFIG, InMemorySource
 
 PROBLEM = "application/problem+json"
@@ -195,6 +197,52 @@ def test_body_of_exactly_64_kib_is_read(client):
     body = body[:-1] + b" " * (64 * 1024 - len(body)) + b"}"
     assert len(body) == 64 * 1024
     assert post_raw(client, body).status_code == 200
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 4096])
+def test_a_body_in_many_events_is_answered_as_in_one(client, chunk_size):
+    # A lookup's body usually arrives in one ASGI event, which the responder
+    # reads without the request stream; split, it takes the stream.
+    body = json.dumps(VALID).encode()
+    whole = post_raw(client, body)
+    split = client.simulate_post(
+        "/api/vouchervalue",
+        body=body,
+        headers={"Content-Type": "application/json"},
+        asgi_chunk_size=chunk_size,
+    )
+    assert whole.status_code == split.status_code == 200
+    assert without_as_of(split.json) == without_as_of(whole.json)
+
+
+def without_as_of(answer: dict) -> dict:
+    """An answer without the time it was given."""
+    return {key: value for key, value in answer.items() if key != "as_of"}
+
+
+@pytest.mark.parametrize("more_body", [False, True])
+def test_a_body_is_cut_at_content_length(client, more_body):
+    # Bytes past Content-Length are not the body, in one event or several.
+    body = json.dumps(VALID).encode()
+    events = [{"type": "http.request", "body": body + b"garbage", "more_body": False}]
+    if more_body:
+        events = [
+            {"type": "http.request", "body": body[:5], "more_body": True},
+            {"type": "http.request", "body": body[5:] + b"garbage", "more_body": False},
+        ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return events.pop(0) if events else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = post_scope("/api/vouchervalue", len(body))
+    asyncio.run(client.app(scope, receive, send))
+    assert sent[0]["status"] == 200
+    answer = json.loads(sent[1]["body"])
+    assert without_as_of(answer) == without_as_of(post_raw(client, body).json)
 
 
 def test_oversized_body_without_content_length_is_413():
