@@ -38,10 +38,11 @@ async def read_body(req: falcon.asgi.Request, limit: int) -> bytes:
     # would (the body cut at Content-Length) without building the stream:
     # about 8,000 of a lookup's 150,000 instructions in process
     # (benchmarks/count_instructions.py). A body in several events, or a
-    # Falcon without the attribute (it is private; falcon is pinned), takes
-    # the stream.
+    # Falcon without these attributes (they are private; falcon is pinned),
+    # takes the stream.
     first = getattr(req, "_first_event", None)
-    if first is not None and not first.get("more_body") and req._stream is None:
+    unread = getattr(req, "_stream", None) is None
+    if first is not None and unread and not first.get("more_body"):
         body = first.get("body", b"")
         if length is not None:
             body = body[:length]
