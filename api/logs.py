@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -25,20 +24,28 @@ __all__ = ["AccessLine", "AccessLog", "GunicornJsonLogger", "JsonFormatter"]
 
 _PIPE_BUF = 4096  # writes up to this size to a pipe are atomic (POSIX minimum 512)
 
+_LAST: tuple[int, str] = (-1, "")  # the last millisecond rendered, reused
 _SECOND: tuple[int, str] = (-1, "")  # the last second rendered, reused
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+_time_ns = time.time_ns
 
 
 def _now() -> str:
-    """Now in RFC 3339 UTC with milliseconds; the seconds part is rendered once
-    a second."""
-    global _SECOND
-    millis = int(time.time() * 1000)
-    second, cached = millis // 1000, _SECOND  # one read: threads may swap it
+    """Now in RFC 3339 UTC with milliseconds. A busy worker logs several
+    lines a millisecond: they share one string, and the seconds part is
+    rendered once a second."""
+    global _LAST, _SECOND
+    millis = _time_ns() // 1_000_000
+    last = _LAST  # one read: threads may swap it
+    if last[0] == millis:
+        return last[1]
+    second, cached = millis // 1000, _SECOND
     if cached[0] != second:
         cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
         _SECOND = cached
-    return cached[1] + _MILLIS[millis % 1000]
+    text = cached[1] + _MILLIS[millis % 1000]
+    _LAST = (millis, text)
+    return text
 
 
 class AccessLine(msgspec.Struct, kw_only=True):
@@ -67,7 +74,7 @@ class AccessLine(msgspec.Struct, kw_only=True):
     counts: BatchCounts | UnsetType = UNSET
 
 
-_encode_line = msgspec.json.Encoder().encode
+_encode_line_into = msgspec.json.Encoder().encode_into
 # ASCII output: takes what msgspec cannot encode as UTF-8, lone surrogates
 # that a client smuggled into the path.
 _ASCII_ENCODER = json.JSONEncoder()
@@ -77,12 +84,17 @@ class AccessLog:
     """Writes the one-line-per-request access log, bypassing `logging`.
 
     Per request, a `logging` record cost about 90 us here and one write(2) per
-    line about 25 us, against about 100 us for a whole lookup. So each line is
-    an AccessLine that msgspec encodes in one call, and the lines are written
-    in batches: when about 3 KiB are waiting, and at least every
-    `flush_seconds` (from a daemon thread, and at exit). Each batch is one
-    write of at most PIPE_BUF bytes, so workers sharing stderr never
-    interleave lines. Off unless logger "api.access" is at INFO.
+    line about 25 us, against about 100 us for a whole lookup. So msgspec
+    encodes each AccessLine in one call, straight onto the end of a buffer
+    (no bytes object per line), and the buffer is written in batches: when
+    about 3 KiB are waiting, and at least every `flush_seconds` (from a
+    daemon thread, and at exit). Each batch is one write of whole lines, at
+    most PIPE_BUF bytes unless one line is longer, so workers sharing stderr
+    never interleave lines. Off unless logger "api.access" is at INFO.
+
+    record() is for one thread at a time (the event loop's: the app is ASGI
+    only); flush() may run on any thread alongside it, and writes only the
+    lines already ended.
     """
 
     def __init__(
@@ -99,43 +111,37 @@ class AccessLog:
         self.enabled = enabled
         self._buffer_bytes = buffer_bytes
         self._flush_seconds = flush_seconds
-        # Requests append without a lock (deque.append is atomic); flushes take
-        # the lock so that batches leave in order. _pending_bytes may miss an
-        # update when threads race: it only decides when to flush.
-        self._pending: deque[bytes] = deque()
-        self._pending_bytes = 0
+        # Lines waiting, each ended by b"\n". record() appends; flush() takes
+        # whole lines from the front under the lock, so batches leave in order.
+        self._buffer = bytearray()
         self._lock = threading.Lock()
         self._flusher: threading.Thread | None = None
 
     def flush(self) -> None:
-        """Write every waiting line, in batches of whole lines under PIPE_BUF."""
+        """Write every ended line, in batches of whole lines under PIPE_BUF."""
         with self._lock:
-            pending = self._pending
-            self._pending_bytes = 0
-            batch: list[bytes] = []
-            size = 0
-            while pending:
-                line = pending.popleft()
-                if batch and size + len(line) > _PIPE_BUF:
-                    self._write(b"".join(batch))
-                    batch, size = [], 0
-                batch.append(line)
-                size += len(line)
-            if batch:
-                self._write(b"".join(batch))
+            buffer = self._buffer
+            while True:
+                # The last line end within PIPE_BUF; else the end of the one
+                # longer line at the front, which goes alone.
+                cut = buffer.rfind(b"\n", 0, _PIPE_BUF) + 1 or buffer.find(b"\n") + 1
+                if not cut:  # empty, or a line still being appended
+                    return
+                batch = bytes(buffer[:cut])
+                del buffer[:cut]
+                self._write(batch)
 
     def record(self, line: AccessLine) -> None:
-        """Encode one line and queue it for the next batch."""
+        """Encode one line onto the buffer; write the buffer once it is full."""
+        buffer = self._buffer
+        size = len(buffer)
         try:
-            data = _encode_line(line) + b"\n"
+            _encode_line_into(line, buffer, -1)  # -1: append
         except UnicodeEncodeError:
-            data = (_ASCII_ENCODER.encode(msgspec.to_builtins(line)) + "\n").encode()
-        if self._buffer_bytes <= 0:
-            self._write(data)
-            return
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        if self._pending_bytes >= self._buffer_bytes:
+            del buffer[size:]  # what msgspec wrote before it gave up
+            buffer += _ASCII_ENCODER.encode(msgspec.to_builtins(line)).encode()
+        buffer.append(0x0A)  # b"\n"
+        if len(buffer) >= self._buffer_bytes:
             self.flush()
         if self._flusher is None:
             self._start_flusher()

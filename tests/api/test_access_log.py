@@ -91,28 +91,50 @@ def test_other_logs_are_json_lines_too():
     assert entry["level"] == "warning"
 
 
-def test_lines_from_many_threads_are_each_written_once():
+def test_flushes_on_other_threads_write_each_line_once_and_whole():
+    import sys
     import threading
 
     batches: list[bytes] = []
     access_log = AccessLog(batches.append, True, buffer_bytes=512, flush_seconds=0.001)
+    done = threading.Event()
 
-    def requests(thread: int) -> None:
-        for number in range(500):
-            record(access_log, f"{thread}-{number}")
+    def flush_until_done() -> None:
+        while not done.is_set():
+            access_log.flush()
 
-    threads = [threading.Thread(target=requests, args=(t,)) for t in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Switch threads as often as the interpreter can, so that flushes land
+    # between a line's encoding and its newline.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    flushers = [threading.Thread(target=flush_until_done) for _ in range(3)]
+    try:
+        for flusher in flushers:
+            flusher.start()
+        for number in range(2000):  # the one recording thread, as in service
+            record(access_log, f"id-{number}")
+    finally:
+        done.set()
+        for flusher in flushers:
+            flusher.join()
+        sys.setswitchinterval(interval)
     access_log.flush()
+    assert len(batches) > 1
     assert all(len(batch) <= 4096 and batch.endswith(b"\n") for batch in batches)
     ids = [json.loads(line)["request_id"] for b in batches for line in b.splitlines()]
-    assert sorted(ids) == sorted(f"{t}-{n}" for t in range(4) for n in range(500))
-    for thread in range(4):  # each thread's lines in the order it wrote them
-        mine = [i for i in ids if i.startswith(f"{thread}-")]
-        assert mine == [f"{thread}-{n}" for n in range(500)]
+    assert ids == [f"id-{number}" for number in range(2000)]
+
+
+def test_a_line_longer_than_pipe_buf_is_written_whole_and_alone():
+    batches: list[bytes] = []
+    access_log = AccessLog(batches.append, True, buffer_bytes=8192, flush_seconds=60)
+    record(access_log, "short-1")
+    record(access_log, "long", path="/" + "x" * 5000)
+    record(access_log, "short-2")
+    access_log.flush()
+    ids = [[json.loads(line)["request_id"] for line in b.splitlines()] for b in batches]
+    assert ids == [["short-1"], ["long"], ["short-2"]]
+    assert all(batch.endswith(b"\n") for batch in batches)
 
 
 def test_a_path_msgspec_cannot_encode_still_makes_one_json_line():

@@ -531,6 +531,55 @@ def test_unsafe_request_ids_are_replaced(client, offered):
     assert response.headers["x-request-id"] != offered
 
 
+def test_request_ids_are_unique_across_a_refill_of_the_made_ahead_ones(client):
+    from api.middleware import _ID_BLOCK
+
+    ids = {
+        client.simulate_get("/health").headers["x-request-id"]
+        for _ in range(_ID_BLOCK + 10)
+    }
+    assert len(ids) == _ID_BLOCK + 10
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_a_forked_worker_hands_out_none_of_the_ids_it_inherited():
+    import os
+
+    from api import middleware
+
+    middleware._new_request_id()  # the parent holds ids made ahead
+    inherited = set(middleware._IDS)
+    assert inherited
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its first id and leave at once
+        try:
+            os.write(write_end, middleware._new_request_id().encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    child_id = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert len(child_id) == 32 and child_id not in inherited
+
+
+def test_the_request_id_is_read_through_get_header_without_falcons_dict():
+    from api.middleware import _offered_request_id
+
+    class RequestWithoutTheDict:  # a Falcon without the private header dict
+        def __init__(self, headers: dict[str, str]) -> None:
+            self._headers = headers
+
+        def get_header(self, name: str) -> str | None:
+            return self._headers.get(name)
+
+    assert _offered_request_id(RequestWithoutTheDict({"X-Request-ID": "a-9"})) == (
+        b"a-9"
+    )
+    assert _offered_request_id(RequestWithoutTheDict({})) is None
+
+
 def test_error_responses_carry_the_request_id(client):
     response = client.simulate_get("/nope", headers={"X-Request-ID": "err-1"})
     assert response.headers["x-request-id"] == "err-1"
