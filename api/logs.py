@@ -89,8 +89,9 @@ class AccessLog:
     (no bytes object per line), and the buffer is written in batches: when
     about 3 KiB are waiting, and at least every `flush_seconds` (from a
     daemon thread, and at exit). Each batch is one write of whole lines, at
-    most PIPE_BUF bytes unless one line is longer, so workers sharing stderr
-    never interleave lines. Off unless logger "api.access" is at INFO.
+    most PIPE_BUF bytes (a longer line goes alone), so workers sharing stderr
+    never interleave lines shorter than PIPE_BUF. Off unless logger
+    "api.access" is at INFO.
 
     record() is for one thread at a time (the event loop's: the app is ASGI
     only); flush() may run on any thread alongside it, and writes only the
@@ -118,7 +119,8 @@ class AccessLog:
         self._flusher: threading.Thread | None = None
 
     def flush(self) -> None:
-        """Write every ended line, in batches of whole lines under PIPE_BUF."""
+        """Write every ended line, in batches of whole lines of at most
+        PIPE_BUF bytes (a longer line alone)."""
         with self._lock:
             buffer = self._buffer
             while True:
@@ -134,11 +136,13 @@ class AccessLog:
     def record(self, line: AccessLine) -> None:
         """Encode one line onto the buffer; write the buffer once it is full."""
         buffer = self._buffer
-        size = len(buffer)
         try:
             _encode_line_into(line, buffer, -1)  # -1: append
         except UnicodeEncodeError:
-            del buffer[size:]  # what msgspec wrote before it gave up
+            # Drop what msgspec wrote before it gave up: everything after the
+            # last line end (under the lock, as a flush moves the front).
+            with self._lock:
+                del buffer[buffer.rfind(b"\n") + 1 :]
             buffer += _ASCII_ENCODER.encode(msgspec.to_builtins(line)).encode()
         buffer.append(0x0A)  # b"\n"
         if len(buffer) >= self._buffer_bytes:

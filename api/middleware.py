@@ -56,8 +56,9 @@ def _status_code(status) -> int:
 def _offered_request_id(req: falcon.Request) -> bytes | None:
     """The caller's X-Request-ID, undecoded. From the header dict Falcon
     built for the request (private; falcon is pinned): req.get_header raises
-    and catches a KeyError for a missing header, about 3,000 instructions
-    for a request that sends none. A Falcon without it takes get_header."""
+    and catches a KeyError for a missing header, about 4,200 instructions
+    against 1,000 for a request that sends none. A Falcon without the dict
+    takes get_header."""
     headers = getattr(req, "_asgi_headers", None)
     if headers is not None:
         return headers.get(b"x-request-id")

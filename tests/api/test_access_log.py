@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import falcon.testing
+import pytest
 
 from api.app import create_app
 from api.logs import AccessLine, AccessLog, JsonFormatter
@@ -137,12 +138,30 @@ def test_a_line_longer_than_pipe_buf_is_written_whole_and_alone():
     assert all(batch.endswith(b"\n") for batch in batches)
 
 
-def test_a_path_msgspec_cannot_encode_still_makes_one_json_line():
-    lines: list[bytes] = []
-    access_log = AccessLog(lines.append, True, buffer_bytes=0)
+@pytest.mark.parametrize("flush_first", [False, True])
+def test_a_path_msgspec_cannot_encode_still_makes_one_json_line(
+    monkeypatch, flush_first
+):
+    import api.logs
+
+    batches: list[bytes] = []
+    access_log = AccessLog(batches.append, True, buffer_bytes=8192, flush_seconds=60)
+    record(access_log, "before")
+    if flush_first:  # a flush on another thread lands just before the encoding
+        encode_into = api.logs._encode_line_into
+
+        def flush_then_encode(line, buffer, offset):
+            access_log.flush()
+            encode_into(line, buffer, offset)
+
+        monkeypatch.setattr(api.logs, "_encode_line_into", flush_then_encode)
     # A lone surrogate: not encodable as UTF-8.
     record(access_log, "r", path="/x\ud800y", duration_ms=0.25, remote_addr=None)
-    (line,) = lines
-    assert line.isascii() and line.endswith(b"\n") and line.count(b"\n") == 1
-    entry = json.loads(line)
-    assert entry["path"] == "/x\ud800y" and entry["duration_ms"] == 0.25
+    monkeypatch.undo()
+    record(access_log, "after")
+    access_log.flush()
+    lines = [line for batch in batches for line in batch.splitlines()]
+    entries = [json.loads(line) for line in lines]
+    assert [entry["request_id"] for entry in entries] == ["before", "r", "after"]
+    assert lines[1].isascii()
+    assert entries[1]["path"] == "/x\ud800y" and entries[1]["duration_ms"] == 0.25

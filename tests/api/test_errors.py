@@ -547,6 +547,7 @@ def test_a_forked_worker_hands_out_none_of_the_ids_it_inherited():
 
     from api import middleware
 
+    middleware._IDS.clear()
     middleware._new_request_id()  # the parent holds ids made ahead
     inherited = set(middleware._IDS)
     assert inherited
@@ -578,6 +579,21 @@ def test_the_request_id_is_read_through_get_header_without_falcons_dict():
         b"a-9"
     )
     assert _offered_request_id(RequestWithoutTheDict({})) is None
+
+
+def test_the_request_id_is_read_from_falcons_header_dict(monkeypatch):
+    import falcon.asgi
+
+    from api.middleware import _offered_request_id
+
+    def no_get_header(self, name, *args, **kwargs):
+        raise AssertionError("the header dict was not read")
+
+    monkeypatch.setattr(falcon.asgi.Request, "get_header", no_get_header)
+    scope = post_scope("/api/vouchervalue", 2)
+    scope["headers"].append((b"x-request-id", b"a-10"))
+    request = falcon.asgi.Request(scope, None)
+    assert _offered_request_id(request) == b"a-10"
 
 
 def test_error_responses_carry_the_request_id(client):
