@@ -185,14 +185,13 @@ async def _create_fair_server(create_server, backlog: int, *args, sock, **kwargs
 
     asyncio accepts up to `backlog` waiting connections per wake-up (100:
     gunicorn passes none), and every worker shares the one listening socket,
-    so the worker that wakes first takes a whole burst: of 16 connections
-    opened at once, one of two workers took 13 or more in 7 of 20 tries and
-    all 16 in 3, leaving the other idle and the server at half speed
-    (docs/serving.md). Taken one at a time, they go to the workers in turn,
-    all woken by the same readiness. asyncio also hands its backlog to
-    listen(): the socket gets gunicorn's (`backlog`, 2048 by default) back,
-    which gunicorn's own worker cuts to asyncio's 100 (for the two system
-    calls between, at a worker's start, the queue holds one).
+    so the worker that wakes first takes a whole burst, leaving the other
+    idle and the server at half speed (measured in docs/serving.md). Taken
+    one at a time, they go to the workers in turn, all woken by the same
+    readiness. asyncio also hands its backlog to listen(): the socket gets
+    gunicorn's (`backlog`, 2048 by default) back, which gunicorn's own
+    worker cuts to asyncio's 100 (for the two system calls between, at a
+    worker's start, the queue holds one).
     """
     server = await create_server(*args, sock=sock, backlog=1, **kwargs)
     sock.listen(backlog)
