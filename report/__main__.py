@@ -1,9 +1,10 @@
 """python -m report [--out PATH] [--target duckdb|postgres]
 
 Reads the published build (schema serving, what the API serves) of the
-warehouse DBT_TARGET (or --target) points at and writes one self-contained HTML
-report, plus the recency histogram of the
-first country as a PNG beside it for the README.
+serving warehouse: --target, else SERVE_TARGET, else DBT_TARGET when it is
+DuckDB or PostgreSQL, else DuckDB (as the API). Writes one self-contained
+HTML report, plus the recency histogram of the first country as a PNG beside
+it for the README.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--target",
         choices=[Target.DUCKDB.value, Target.POSTGRES.value],
-        help="warehouse to read (default: $DBT_TARGET, else duckdb)",
+        help="warehouse to read (default: $SERVE_TARGET, else $DBT_TARGET if"
+        " duckdb or postgres, else duckdb)",
     )
     args = parser.parse_args(argv)
 
