@@ -1,10 +1,9 @@
 """python -m report [--out PATH] [--target duckdb|postgres]
 
 Reads the published build (schema serving, what the API serves) of the
-serving warehouse: --target, else SERVE_TARGET, else DBT_TARGET when it is
-DuckDB or PostgreSQL, else DuckDB (as the API). Writes one self-contained
-HTML report, plus the recency histogram of the first country as a PNG beside
-it for the README.
+serving warehouse, chosen as the API's is (dwh.reader.serving_target), and
+writes one self-contained HTML report, plus the recency histogram of the
+first country as a PNG beside it for the README.
 """
 
 from __future__ import annotations
